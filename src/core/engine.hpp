@@ -1,0 +1,180 @@
+// The domain core: a pure state machine over workspaces, attendees, calls and rings.
+// No sockets, threads, clock or store: Events in, Effects out (STYLE.md).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include <boost/json/array.hpp>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+#include "core/messages.hpp"
+#include "core/ports.hpp"
+#include "core/state.hpp"
+
+namespace ws::core {
+
+/// Wall-clock time in milliseconds since the unix epoch, supplied by the caller.
+using TimePoint = std::chrono::sys_time<std::chrono::milliseconds>;
+
+/// Close codes of PROTOCOL.md §2.
+enum class CloseCode : std::uint16_t {
+  kInvalidPayload = 1007,
+  kPolicy = 1008,
+  kTooBig = 1009,
+  kServiceRestart = 1012,
+  kFull = 4001,
+  kReplaced = 4002,
+  kKicked = 4003,
+};
+
+// ---------------- Events ----------------
+struct Connected {
+  ConnId conn;
+  std::string peer_ip;
+};
+struct Received {
+  ConnId conn;
+  Request request;
+};
+struct Disconnected {
+  ConnId conn;
+};
+struct PinHashed {  // result of HashPin
+  Result<std::string> hash;
+};
+struct PinVerified {  // result of VerifyPin
+  bool match = false;
+};
+struct IceFetched {  // result of FetchIce: RTCIceServer list
+  Result<boost::json::array> servers;
+};
+struct Completed {
+  RequestId request;
+  std::variant<PinHashed, PinVerified, IceFetched> result;
+};
+struct TimerFired {
+  TimerId id;
+};
+/// SIGTERM/SIGINT: tell every connection `server-shutdown` (PROTOCOL.md §4.3).
+struct ShutdownStarted {
+  int retry_after_s = 1;
+};
+using Event =
+    std::variant<Connected, Received, Disconnected, Completed, TimerFired, ShutdownStarted>;
+
+// ---------------- Effects ----------------
+struct Send {
+  ConnId conn;
+  ServerMessage msg;
+};
+/// The same message to many connections: serialise once, share the bytes.
+struct Broadcast {
+  std::vector<ConnId> conns;
+  ServerMessage msg;
+};
+/// Close after everything already queued for the connection has been written.
+struct Close {
+  ConnId conn;
+  CloseCode code;
+  std::string reason;
+};
+/// Make a change durable. Effects after a Persist in the same batch are carried out only
+/// once it is durable (PROTOCOL.md §8: the reply follows the fsync).
+struct Persist {
+  Change change;
+};
+struct ArmTimer {
+  TimerId id;
+  TimePoint at;
+};
+struct CancelTimer {
+  TimerId id;
+};
+/// Hash a PIN (Argon2id + pepper) off the I/O threads; answer with Completed{PinHashed}.
+struct HashPin {
+  RequestId request;
+  std::string pin;
+};
+/// Compare a PIN with a stored hash off the I/O threads; answer with Completed{PinVerified}.
+struct VerifyPin {
+  RequestId request;
+  std::string pin;
+  std::string hash;
+};
+/// Ask the ICE provider chain; answer with Completed{IceFetched}.
+struct FetchIce {
+  RequestId request;
+  std::optional<AttendeeId> attendee;
+};
+enum class LogLevel { kDebug, kInfo, kWarn };
+/// One structured log line: an event name and key/value fields (never secrets).
+struct Log {
+  LogLevel level = LogLevel::kInfo;
+  std::string event;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+using Effect = std::variant<Send, Broadcast, Close, Persist, ArmTimer, CancelTimer, HashPin,
+                            VerifyPin, FetchIce, Log>;
+using Effects = std::vector<Effect>;
+
+/// Settings of the domain (from Config, picked by app/).
+struct EngineOptions {
+  bool development = false;
+  std::size_t id_length = 10;                    // WORKSPACE_ID_LEN
+  std::size_t max_capacity = 5;                  // max_capacity_of_workspace
+  std::chrono::seconds reconnect_grace{30};      // reconnect_grace_seconds
+  std::chrono::seconds ring_timeout{45};         // ring_timeout_seconds
+  std::chrono::seconds access_token_ttl{86400};  // access_token_ttl_seconds
+  std::string untitled_workspace = "Anonymous Workspace";
+  std::string default_workspace_avatar;
+  std::string anonymous_attendee = "Anonymous";
+  std::string default_attendee_avatar;
+  int max_bad_frames = 20;                    // within bad_frame_window
+  std::chrono::seconds bad_frame_window{10};
+  int pin_max_failures = 5;                   // per IP per workspace per window
+  std::chrono::seconds pin_failure_window{60};
+};
+
+/// Counts for /metrics, read on the Engine's strand.
+struct EngineStats {
+  std::size_t connections = 0;
+  std::size_t workspaces = 0;
+  std::size_t attendees = 0;         // members, online or within grace
+  std::size_t online_attendees = 0;
+  std::size_t calls = 0;
+};
+
+/// Owns all workspace, attendee and call state. Not thread-safe: one strand calls it.
+/// `tokens` and `random` must outlive the Engine.
+class Engine {
+ public:
+  Engine(EngineOptions options, const TokenCodec& tokens, RandomSource& random);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Rebuilds state from a store snapshot: every attendee offline, a fresh grace period
+  /// from `now`, rings dropped. Returns the timers to arm.
+  Effects restore(const Snapshot& snapshot, TimePoint now);
+
+  /// The one entry point: apply an event, return what must happen, in order.
+  Effects handle(const Event& event, TimePoint now);
+
+  EngineStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ws::core
