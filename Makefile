@@ -1,0 +1,49 @@
+# The README's two commands: `make run` and `make test`. Both install what is missing first.
+BUILD      ?= build
+BUILD_TYPE ?= Release
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+SERVER      = $(BUILD)/bin/workspaces-server
+
+.PHONY: all deps build run test test-unit test-integration node-deps test-sanitize test-asan test-tsan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_EXTRA) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Development mode on :9090 unless the environment or .env says otherwise.
+run: build
+	DEVELOPMENT=$${DEVELOPMENT:-true} $(SERVER)
+
+node-deps: deps
+	@scripts/node-deps
+
+test: build node-deps
+	@$(MAKE) --no-print-directory test-unit test-integration
+
+test-unit:
+	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
+
+test-integration:
+	@WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/integration/
+
+# Sanitizer builds run the unit and integration tests: ASan+UBSan, then TSan.
+test-sanitize: test-asan test-tsan
+
+test-asan: node-deps
+	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-asan BUILD_TYPE=RelWithDebInfo \
+	  CMAKE_EXTRA=-DWS_SANITIZE=asan
+
+test-tsan: node-deps
+	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan BUILD_TYPE=RelWithDebInfo \
+	  CMAKE_EXTRA=-DWS_SANITIZE=tsan
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,222 @@
+// Wiring: picks implementations from Config, starts the listener, drains on SIGTERM.
+#include "app/app.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "app/logging.hpp"
+#include "app/runtime.hpp"
+#include "auth/jwt.hpp"
+#include "auth/pin.hpp"
+#include "auth/random.hpp"
+#include "core/engine.hpp"
+#include "ice/ice_provider.hpp"
+#include "net/metrics.hpp"
+#include "net/server.hpp"
+#include "store/memory_store.hpp"
+
+namespace ws::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+spdlog::level::level_enum to_spdlog(config::LogLevel l) {
+  switch (l) {
+    case config::LogLevel::kDebug: return spdlog::level::debug;
+    case config::LogLevel::kInfo: return spdlog::level::info;
+    case config::LogLevel::kWarn: return spdlog::level::warn;
+    case config::LogLevel::kError: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+core::EngineOptions engine_options(const config::Config& c) {
+  core::EngineOptions o;
+  o.development = c.development;
+  o.id_length = static_cast<std::size_t>(c.workspace_id_len);
+  o.max_capacity = static_cast<std::size_t>(c.max_capacity_of_workspace);
+  o.reconnect_grace = std::chrono::seconds(c.reconnect_grace_seconds);
+  o.ring_timeout = std::chrono::seconds(c.ring_timeout_seconds);
+  o.access_token_ttl = std::chrono::seconds(c.access_token_ttl_seconds);
+  o.untitled_workspace = c.untitled_workspace;
+  o.default_workspace_avatar = c.default_workspace_avatar;
+  o.anonymous_attendee = c.anonymous_attendee;
+  o.default_attendee_avatar = c.default_attendee_avatar;
+  o.max_bad_frames = static_cast<int>(c.max_bad_frames);
+  o.pin_max_failures = static_cast<int>(c.pin_max_failures);
+  o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
+  return o;
+}
+
+net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics) {
+  net::ServerOptions o;
+  o.bind_address = c.bind_address;
+  o.port = c.port;
+  o.tls = c.enable_https;
+  o.tls_key_file = c.https.key;
+  o.tls_cert_file = c.https.cert;
+  o.tls_ca_file = c.https.ca;
+  o.max_frame_bytes = static_cast<std::size_t>(c.max_frame_bytes);
+  o.ping_interval = std::chrono::milliseconds(c.ping_interval_ms);
+  o.ping_timeout = std::chrono::milliseconds(c.ping_timeout_ms);
+  o.max_queue_bytes = static_cast<std::size_t>(c.max_queue_bytes);
+  o.handshake_timeout = std::chrono::milliseconds(c.handshake_timeout_ms);
+  o.version = WS_VERSION;
+  o.development = c.development;
+  o.metrics = &metrics;
+  return o;
+}
+
+/// PROTOCOL.md §6 order, as far as this build goes: development -> Google STUN; a static
+/// `ice_servers` list; else Google STUN (warned about by config::check).
+std::unique_ptr<ice::IceProvider> make_ice(const config::Config& c) {
+  if (c.development) return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
+  if (!c.ice_servers.empty()) return std::make_unique<ice::StaticIceProvider>("static", c.ice_servers);
+  return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
+}
+
+/// SIGTERM/SIGINT: stop accepting, `server-shutdown` to all, wait up to the drain time for
+/// clients to go, close the rest with 1012, stop (PROTOCOL.md §4.3). A second signal skips
+/// the wait.
+class Drain {
+ public:
+  Drain(asio::io_context& ioc, net::Server& server, Runtime& runtime, std::atomic<bool>& ready,
+        std::chrono::seconds drain)
+      : ioc_(ioc), server_(server), runtime_(runtime), ready_(ready), drain_(drain),
+        signals_(ioc, SIGTERM, SIGINT), timer_(ioc) {
+    wait_signal();
+  }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      if (draining_) {
+        log_event(spdlog::level::warn, "server.drain_skipped", {{"signal", std::to_string(sig)}});
+        deadline_ = std::chrono::steady_clock::now();
+      } else {
+        start(sig);
+      }
+      wait_signal();
+    });
+  }
+
+  void start(int sig) {
+    draining_ = true;
+    ready_ = false;
+    server_.stop_accepting();
+    const int retry = static_cast<int>(std::max<std::int64_t>(1, (drain_.count() + 1) / 2));
+    log_event(spdlog::level::info, "server.shutdown",
+              {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+               {"drain_seconds", std::to_string(drain_.count())},
+               {"connections", std::to_string(server_.connection_count())}});
+    runtime_.start_shutdown(retry);
+    deadline_ = std::chrono::steady_clock::now() + drain_;
+    poll();
+  }
+
+  void poll() {
+    timer_.expires_after(std::chrono::milliseconds(50));
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      auto now = std::chrono::steady_clock::now();
+      if (!closed_ && (server_.connection_count() == 0 || now >= deadline_)) {
+        closed_ = true;
+        log_event(spdlog::level::info, "server.closing",
+                  {{"connections", std::to_string(server_.connection_count())}});
+        server_.close_all(1012, "server restart");
+        deadline_ = now + std::chrono::seconds(2);  // bound on close handshakes
+      }
+      if (closed_ && (server_.connection_count() == 0 || now >= deadline_)) {
+        log_event(spdlog::level::info, "server.stopped");
+        ioc_.stop();
+        return;
+      }
+      poll();
+    });
+  }
+
+  asio::io_context& ioc_;
+  net::Server& server_;
+  Runtime& runtime_;
+  std::atomic<bool>& ready_;
+  std::chrono::seconds drain_;
+  asio::signal_set signals_;
+  asio::steady_timer timer_;
+  bool draining_ = false;  // io_context threads only, serialised by the signal/timer chain
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
+};
+
+}  // namespace
+
+int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
+  init_logging(cfg.log_format == config::LogFormat::kJson, to_spdlog(cfg.log_level));
+  for (const auto& w : warnings) log_message(spdlog::level::warn, w);
+  if (cfg.development) log_message(spdlog::level::debug, config::describe(cfg));
+
+  auth::JwtCodec tokens(cfg.magick_token);
+  auth::PinHasher pins(cfg.salt_string);
+  auth::CsprngRandom random;
+  core::Engine engine(engine_options(cfg), tokens, random);
+  if (!cfg.json_storage_file.empty()) {
+    log_message(spdlog::level::warn,
+                "json_storage_file is set, but this build keeps state in memory only: "
+                "workspaces will not survive a restart");
+  }
+  store::MemoryStore store;
+  auto ice = make_ice(cfg);
+  net::Metrics metrics;
+
+  asio::io_context ioc;
+  Runtime runtime(ioc, RuntimeParts{engine, store, *ice, pins, metrics, cfg.development});
+  auto snapshot = store.load();
+  if (!snapshot) {
+    log_message(spdlog::level::err, "cannot load state: " + snapshot.error().message);
+    return 1;
+  }
+  runtime.restore(*snapshot);
+
+  std::atomic<bool> ready{true};
+  net::HttpHooks hooks;
+  hooks.ready = [&] { return ready.load() && store.healthy(); };
+  hooks.metrics = [&] {
+    core::EngineStats s = runtime.stats();
+    return metrics.render({{"workspaces_workspaces", static_cast<double>(s.workspaces)},
+                           {"workspaces_attendees", static_cast<double>(s.attendees)},
+                           {"workspaces_attendees_online", static_cast<double>(s.online_attendees)},
+                           {"workspaces_calls", static_cast<double>(s.calls)}});
+  };
+  auto server = net::Server::open(ioc, server_options(cfg, metrics), runtime, hooks);
+  if (!server) {
+    log_message(spdlog::level::err, "cannot start: " + server.error().message);
+    return 1;
+  }
+  Drain drain(ioc, **server, runtime, ready, std::chrono::seconds(cfg.shutdown_drain_seconds));
+  (*server)->start();
+
+  const std::string scheme = cfg.enable_https ? "https" : "http";
+  log_message(spdlog::level::info, fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})",
+                                               WS_VERSION, cfg.development ? "development" : "production",
+                                               cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->name(),
+                                               store.name()));
+  log_message(spdlog::level::info, fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address,
+                                               (*server)->port()));
+
+  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  return 0;
+}
+
+}  // namespace ws::app

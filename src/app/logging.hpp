@@ -1,0 +1,24 @@
+// Structured log lines (text `event key=value ...` or JSON lines) on top of spdlog.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+namespace ws::app {
+
+using LogFields = std::vector<std::pair<std::string, std::string>>;
+
+/// Sets up the process logger on stdout. `json`: one JSON object per line.
+void init_logging(bool json, spdlog::level::level_enum level);
+
+/// One structured line: an event name and fields. Callers never pass secrets.
+void log_event(spdlog::level::level_enum level, std::string_view event, const LogFields& fields = {});
+
+/// A human sentence (banner lines); a `msg` field in JSON mode.
+void log_message(spdlog::level::level_enum level, std::string_view message);
+
+}  // namespace ws::app

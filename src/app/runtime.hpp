@@ -1,0 +1,67 @@
+// Runs the domain Engine on one strand and carries out its Effects with real sockets,
+// timers, the store, the PIN worker pool and the ICE provider.
+#pragma once
+
+#include <memory>
+
+#include "core/engine.hpp"
+#include "net/server.hpp"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace ws::auth {
+class PinHasher;
+}  // namespace ws::auth
+namespace ws::ice {
+class IceProvider;
+}  // namespace ws::ice
+namespace ws::store {
+class StateStore;
+}  // namespace ws::store
+namespace ws::net {
+class Metrics;
+}  // namespace ws::net
+
+namespace ws::app {
+
+/// Everything the Runtime drives. Not owned: each must outlive the Runtime.
+struct RuntimeParts {
+  core::Engine& engine;
+  store::StateStore& store;
+  ice::IceProvider& ice;
+  const auth::PinHasher& pins;
+  net::Metrics& metrics;
+  bool development = false;
+};
+
+/// The ConnectionHandler of the server. Thread-safe entry points (any I/O thread); the
+/// Engine is only touched on the Runtime's strand. Destroy after the io_context stopped.
+class Runtime final : public net::ConnectionHandler {
+ public:
+  Runtime(boost::asio::io_context& ioc, RuntimeParts parts);
+  ~Runtime() override;
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// Rebuilds Engine state from the store's snapshot. Call before the server starts.
+  void restore(const core::Snapshot& snapshot);
+
+  void on_open(std::shared_ptr<net::Connection> conn, std::string peer_ip) override;
+  void on_text(core::ConnId conn, std::string text) override;
+  void on_binary(core::ConnId conn) override;
+  void on_close(core::ConnId conn) override;
+
+  /// Sends `server-shutdown` to every client (PROTOCOL.md §4.3).
+  void start_shutdown(int retry_after_s);
+
+  /// Engine counts, refreshed on the strand at most every 250 ms. Thread-safe.
+  core::EngineStats stats() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ws::app

@@ -1,0 +1,441 @@
+// core::Engine: event dispatch, the authentication pipeline of PROTOCOL.md §2, helpers.
+#include "core/engine.hpp"
+
+#include <algorithm>
+
+#include "core/engine_impl.hpp"
+
+namespace ws::core {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+bool is_owner_only(ClientEvent e) {
+  return e == ClientEvent::kDestroy || e == ClientEvent::kKick || e == ClientEvent::kRing ||
+         e == ClientEvent::kHangup;
+}
+
+}  // namespace
+
+// ---------------- small domain types ----------------
+
+bool Call::has_participant(const AttendeeId& a) const {
+  return std::find(rec.participants.begin(), rec.participants.end(), a) != rec.participants.end();
+}
+
+Member* Workspace::member(const AttendeeId& a) {
+  auto it = members.find(a);
+  return it == members.end() ? nullptr : &it->second;
+}
+
+WorkspaceRecord Workspace::record() const {
+  WorkspaceRecord r{id, name, avatar, owner, created_ms, pin_hash, invite, {}, {}, {}, {}};
+  for (const auto& aid : join_order) r.members.push_back(members.at(aid).rec);
+  for (const auto& [aid, rec] : former) r.former.push_back(rec);
+  r.revoked.assign(revoked.begin(), revoked.end());
+  std::sort(r.revoked.begin(), r.revoked.end());
+  if (call) r.call = call->rec;
+  return r;
+}
+
+// ---------------- Engine ----------------
+
+Engine::Engine(EngineOptions options, const TokenCodec& tokens, RandomSource& random)
+    : impl_(std::make_unique<Impl>(std::move(options), tokens, random)) {}
+
+Engine::~Engine() = default;
+
+Effects Engine::restore(const Snapshot& snapshot, TimePoint now) {
+  Effects out;
+  auto& m = *impl_;
+  for (const auto& r : snapshot.workspaces) {
+    Workspace ws;
+    ws.id = r.id;
+    ws.name = r.name;
+    ws.avatar = r.avatar;
+    ws.owner = r.owner;
+    ws.created_ms = r.created_ms;
+    ws.pin_hash = r.pin_hash;
+    ws.invite = r.invite;
+    for (const auto& a : r.members) {
+      ws.members[a.id] = Member{a, std::nullopt, std::nullopt};
+      ws.join_order.push_back(a.id);
+    }
+    for (const auto& a : r.former) ws.former[a.id] = a;
+    ws.revoked.insert(r.revoked.begin(), r.revoked.end());
+    if (r.call) ws.call = Call{*r.call, {}};  // rings in flight are dropped (PROTOCOL.md §8)
+    auto [it, inserted] = m.workspaces.emplace(r.id, std::move(ws));
+    // After a restart every attendee is offline with a fresh grace period from boot.
+    for (auto& [aid, member] : it->second.members) {
+      member.grace_timer =
+          m.arm(out, TimerInfo{TimerInfo::Kind::kGrace, r.id, aid}, now + m.opt.reconnect_grace);
+    }
+  }
+  return out;
+}
+
+Effects Engine::handle(const Event& event, TimePoint now) {
+  auto& m = *impl_;
+  return std::visit(
+      Overloaded{
+          [&](const Connected& e) -> Effects {
+            m.conns[e.conn] = Conn{e.peer_ip, std::nullopt, {}};
+            return {};
+          },
+          [&](const Received& e) { return m.on_received(e.conn, e.request, now); },
+          [&](const Disconnected& e) { return m.on_disconnected(e.conn, now); },
+          [&](const Completed& e) { return m.on_completed(e, now); },
+          [&](const TimerFired& e) { return m.on_timer(e.id, now); },
+          [&](const ShutdownStarted& e) { return m.on_shutdown(e.retry_after_s); },
+      },
+      event);
+}
+
+EngineStats Engine::stats() const {
+  EngineStats s;
+  s.connections = impl_->conns.size();
+  s.workspaces = impl_->workspaces.size();
+  for (const auto& [id, ws] : impl_->workspaces) {
+    s.attendees += ws.members.size();
+    for (const auto& [aid, mem] : ws.members) s.online_attendees += mem.conn ? 1 : 0;
+    s.calls += ws.call ? 1 : 0;
+  }
+  return s;
+}
+
+// ---------------- dispatch ----------------
+
+Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint now) {
+  auto cit = conns.find(conn_id);
+  if (cit == conns.end()) return {};  // already disconnected
+  Conn& conn = cit->second;
+  ReplyTo to{conn_id, req.id, req.nonce, req.event_name};
+
+  // Frame and field errors count as bad frames (PROTOCOL.md §2); auth failures do not.
+  auto bad_frame = [&](const Error& e) {
+    Effects out = alert(to, e);
+    while (!conn.bad_frames.empty() && conn.bad_frames.front() <= now - opt.bad_frame_window)
+      conn.bad_frames.pop_front();
+    conn.bad_frames.push_back(now);
+    if (static_cast<int>(conn.bad_frames.size()) > opt.max_bad_frames) {
+      out.push_back(Close{conn_id, CloseCode::kPolicy, "too many bad frames"});
+      log(out, LogLevel::kInfo, "connection.bad_frames", {{"conn", std::to_string(conn_id.value)}});
+    }
+    return out;
+  };
+
+  if (req.frame_error || !req.event) {
+    return bad_frame(req.frame_error ? *req.frame_error
+                                     : Error{ErrorCode::kBadRequest, "missing event", "", 0});
+  }
+  const ClientEvent event = *req.event;
+
+  if (event == ClientEvent::kCreate) {
+    if (conn.bound && workspaces.count(conn.bound->wid)) {
+      return alert(to, ErrorCode::kConflict, "this connection is already a workspace member");
+    }
+    if (!req.payload) return bad_frame(req.payload.error());
+    return create(to, std::get<CreateReq>(*req.payload), now);
+  }
+  if (event == ClientEvent::kAttend) {
+    Effects out = attend(to, req, now);
+    return out;
+  }
+  if (event == ClientEvent::kIceServers && opt.development) {
+    if (!req.payload) return bad_frame(req.payload.error());
+    std::optional<AttendeeId> who;
+    if (req.access_token) {
+      if (auto claims = tokens.verify_access(*req.access_token, unix_s(now))) who = claims->aid;
+    }
+    return ice_servers(to, who);
+  }
+
+  // Authenticated requests: token present -> valid -> not expired -> not revoked ->
+  // workspace exists -> bound member -> role -> fields -> targets (PROTOCOL.md §2).
+  if (!req.access_token && !req.access_token_invalid_type) {
+    return alert(to, ErrorCode::kTokenMissing, "data.accessToken is required");
+  }
+  if (req.access_token_invalid_type) {
+    return alert(to, ErrorCode::kTokenInvalid, "data.accessToken must be a string");
+  }
+  auto claims = tokens.verify_access(*req.access_token, unix_s(now));
+  if (!claims) return alert(to, claims.error());
+  auto wit = workspaces.find(claims->wid);
+  if (wit == workspaces.end()) return destroyed_reply(to, claims->wid);
+  Workspace& ws = wit->second;
+  if (ws.revoked.count(claims->aid)) {
+    return alert(to, ErrorCode::kTokenRevoked, "this attendee was removed from the workspace");
+  }
+  if (event == ClientEvent::kReAttend) {
+    if (conn.bound && workspaces.count(conn.bound->wid) &&
+        !(conn.bound->wid == claims->wid && conn.bound->aid == claims->aid)) {
+      return alert(to, ErrorCode::kConflict, "this connection is already another member");
+    }
+    if (!req.payload) return bad_frame(req.payload.error());
+    return re_attend(to, ws, *claims, *req.access_token);
+  }
+  Member* self = ws.member(claims->aid);
+  if (!self) {
+    return alert(to, ErrorCode::kForbidden, "not a member of this workspace: re-attend first");
+  }
+  if (!conn.bound || !(conn.bound->wid == claims->wid && conn.bound->aid == claims->aid) ||
+      self->conn != conn_id) {
+    return alert(to, ErrorCode::kForbidden,
+                 "this connection is not bound to the token's attendee: re-attend first");
+  }
+  if (is_owner_only(event) && ws.owner != claims->aid) {
+    return alert(to, ErrorCode::kForbidden, "only the workspace owner may do this");
+  }
+  if (!req.payload) return bad_frame(req.payload.error());
+  Caller caller{to, &ws, *claims, self};
+  return dispatch_member(caller, req, now);
+}
+
+Effects Engine::Impl::dispatch_member(Caller& c, const Request& req, TimePoint now) {
+  return std::visit(
+      Overloaded{
+          [&](const IceServersReq&) { return ice_servers(c.to, c.claims.aid); },
+          [&](const LeaveReq&) { return leave(c, now); },
+          [&](const DestroyReq&) { return destroy(c, now); },
+          [&](const KickReq& r) { return kick(c, r, now); },
+          [&](const RingReq& r) { return ring(c, r, now); },
+          [&](const AnswerReq& r) { return answer(c, r, now); },
+          [&](const BusyReq& r) { return busy(c, r, now); },
+          [&](const HangupReq& r) { return hangup(c, r, now); },
+          [&](const IceCandidateReq& r) { return ice_candidate(c, r); },
+          [&](const NegotiationReq& r) { return negotiation(c, r); },
+          [&](const ToggleReq& r) { return toggle(c, *req.event == ClientEvent::kMicToggle, r); },
+          [&](const AttendeesReq&) { return list_attendees(c); },
+          [&](const RefreshReq&) { return refresh(c, now); },
+          [&](const auto&) {
+            return alert(c.to, ErrorCode::kInternal, "request not handled");
+          },
+      },
+      *req.payload);
+}
+
+Effects Engine::Impl::on_disconnected(ConnId conn_id, TimePoint now) {
+  Effects out;
+  auto cit = conns.find(conn_id);
+  if (cit == conns.end()) return out;
+  std::optional<Binding> bound = cit->second.bound;
+  conns.erase(cit);
+  if (!bound) return out;
+  auto wit = workspaces.find(bound->wid);
+  if (wit == workspaces.end()) return out;
+  Workspace& ws = wit->second;
+  Member* mem = ws.member(bound->aid);
+  if (!mem || mem->conn != conn_id) return out;
+  mem->conn.reset();
+  log(out, LogLevel::kInfo, "attendee.offline",
+      {{"workspace", ws.id.value}, {"attendee", bound->aid.value}});
+  // PROTOCOL.md §4.2: stays a member, offline, for the reconnect grace period.
+  if (opt.reconnect_grace.count() == 0) {
+    Effects more = grace_expired(ws, bound->aid, now);
+    out.insert(out.end(), std::make_move_iterator(more.begin()),
+               std::make_move_iterator(more.end()));
+    return out;
+  }
+  mem->grace_timer = arm(out, TimerInfo{TimerInfo::Kind::kGrace, ws.id, bound->aid},
+                         now + opt.reconnect_grace);
+  return out;
+}
+
+Effects Engine::Impl::on_completed(const Completed& c, TimePoint now) {
+  auto pit = pending.find(c.request);
+  if (pit == pending.end()) return {};
+  Pending p = std::move(pit->second);
+  pending.erase(pit);
+  return std::visit(
+      Overloaded{
+          [&](PendingCreate& pc) -> Effects {
+            const auto* r = std::get_if<PinHashed>(&c.result);
+            if (!r) return {};
+            return finish_create(pc, r->hash, now);
+          },
+          [&](PendingAttend& pa) -> Effects {
+            const auto* r = std::get_if<PinVerified>(&c.result);
+            if (!r) return {};
+            return finish_attend(pa, r->match, now);
+          },
+          [&](PendingIce& pi) -> Effects {
+            const auto* r = std::get_if<IceFetched>(&c.result);
+            if (!r || !conns.count(pi.to.conn)) return {};
+            if (!r->servers) {
+              return alert(pi.to, ErrorCode::kUnavailable, "no ICE servers available right now");
+            }
+            // The reply is a bare array (as in the original), so it carries no nonce.
+            return {Send{pi.to.conn, ServerMessage{ServerEvent::kIceServers, *r->servers, pi.to.id}}};
+          },
+      },
+      p);
+}
+
+Effects Engine::Impl::on_timer(TimerId id, TimePoint now) {
+  auto tit = timers.find(id);
+  if (tit == timers.end()) return {};
+  TimerInfo info = tit->second;
+  timers.erase(tit);
+  auto wit = workspaces.find(info.wid);
+  if (wit == workspaces.end()) return {};
+  Workspace& ws = wit->second;
+  if (info.kind == TimerInfo::Kind::kGrace) {
+    Member* mem = ws.member(info.aid);
+    if (!mem || mem->conn || mem->grace_timer != id) return {};
+    mem->grace_timer.reset();
+    return grace_expired(ws, info.aid, now);
+  }
+  if (!ws.call) return {};
+  auto rit = ws.call->rings.find(info.aid);
+  if (rit == ws.call->rings.end() || rit->second != id) return {};
+  return ring_timed_out(ws, info.aid, now);
+}
+
+Effects Engine::Impl::on_shutdown(int retry_after_s) {
+  Effects out;
+  std::vector<ConnId> all;
+  all.reserve(conns.size());
+  for (const auto& [id, c] : conns) all.push_back(id);
+  push(out, std::move(all), ServerEvent::kServerShutdown,
+       {{"retryAfter", std::max(1, retry_after_s)}});
+  log(out, LogLevel::kInfo, "server.draining", {{"connections", std::to_string(conns.size())}});
+  return out;
+}
+
+// ---------------- helpers ----------------
+
+Effects Engine::Impl::alert(const ReplyTo& to, const Error& e) const {
+  json::object data{{"code", to_string(e.code)}, {"message", e.message}};
+  if (!to.event.empty()) data["event"] = to.event;
+  if (!to.nonce.is_null()) data["nonce"] = to.nonce;
+  if (e.code == ErrorCode::kRateLimited) data["retryAfter"] = std::max(1, e.retry_after);
+  if (!e.field.empty()) data["field"] = e.field;
+  return {Send{to.conn, ServerMessage{ServerEvent::kAlert, std::move(data), to.id}}};
+}
+
+Effects Engine::Impl::alert(const ReplyTo& to, ErrorCode code, std::string message,
+                            std::string field) const {
+  return alert(to, Error{code, std::move(message), std::move(field), 0});
+}
+
+ServerMessage Engine::Impl::reply(const ReplyTo& to, ServerEvent ev, json::object data) const {
+  if (!to.nonce.is_null()) data["nonce"] = to.nonce;
+  return ServerMessage{ev, std::move(data), to.id};
+}
+
+void Engine::Impl::ok(const ReplyTo& to, Effects& out) const {
+  if (to.id.is_null()) return;
+  out.push_back(Send{to.conn, reply(to, ServerEvent::kOk, {{"event", to.event}})});
+}
+
+Effects Engine::Impl::destroyed_reply(const ReplyTo& to, const WorkspaceId& wid) const {
+  return {Send{to.conn, reply(to, ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}})}};
+}
+
+Effects Engine::Impl::full(const ReplyTo& to, const Workspace& ws) const {
+  return {Send{to.conn, reply(to, ServerEvent::kFull,
+                              {{"workspace", views::id_only(ws.id.value)},
+                               {"capacity", opt.max_capacity}})},
+          Close{to.conn, CloseCode::kFull, "workspace full"}};
+}
+
+std::vector<ConnId> Engine::Impl::online(const Workspace& ws, const AttendeeId* except) const {
+  std::vector<ConnId> out;
+  for (const auto& aid : ws.join_order) {
+    if (except && aid == *except) continue;
+    const Member& m = ws.members.at(aid);
+    if (m.conn) out.push_back(*m.conn);
+  }
+  return out;
+}
+
+void Engine::Impl::push(Effects& out, std::vector<ConnId> to, ServerEvent ev,
+                        json::object data) const {
+  if (to.empty()) return;
+  if (to.size() == 1) {
+    out.push_back(Send{to.front(), ServerMessage{ev, std::move(data), nullptr}});
+    return;
+  }
+  out.push_back(Broadcast{std::move(to), ServerMessage{ev, std::move(data), nullptr}});
+}
+
+void Engine::Impl::push_to(Effects& out, const Workspace& ws, const AttendeeId& aid,
+                           ServerEvent ev, json::object data) const {
+  auto it = ws.members.find(aid);
+  // Messages to an offline member within the grace period are dropped (PROTOCOL.md §4.2).
+  if (it == ws.members.end() || !it->second.conn) return;
+  out.push_back(Send{*it->second.conn, ServerMessage{ev, std::move(data), nullptr}});
+}
+
+std::string Engine::Impl::new_id() { return "_" + random.alnum(opt.id_length); }
+
+std::string Engine::Impl::issue_access(const Workspace& ws, const AttendeeId& aid, TimePoint now) {
+  AccessClaims claims{ws.id, aid, aid == ws.owner, unix_s(now),
+                      unix_s(now) + opt.access_token_ttl.count(), random.alnum(16)};
+  return tokens.sign_access(claims);
+}
+
+TimerId Engine::Impl::arm(Effects& out, TimerInfo info, TimePoint at) {
+  TimerId id{next_timer++};
+  timers.emplace(id, std::move(info));
+  out.push_back(ArmTimer{id, at});
+  return id;
+}
+
+void Engine::Impl::cancel(Effects& out, std::optional<TimerId>& id) {
+  if (!id) return;
+  timers.erase(*id);
+  out.push_back(CancelTimer{*id});
+  id.reset();
+}
+
+void Engine::Impl::persist(Effects& out, const Workspace& ws) const {
+  out.push_back(Persist{WorkspacePut{ws.record()}});
+}
+
+json::object Engine::Impl::attendees_map(const Workspace& ws) const {
+  json::object map;
+  for (const auto& aid : ws.join_order) {
+    const Member& m = ws.members.at(aid);
+    map[aid.value] = views::attendee(m.rec, m.conn.has_value());
+  }
+  return map;
+}
+
+json::object Engine::Impl::granted_data(const Workspace& ws, const AttendeeId& self,
+                                        const std::string& access) const {
+  json::object w{{"id", ws.id.value},     {"name", ws.name},       {"avatar", ws.avatar},
+                 {"owner", ws.owner.value}, {"created", ws.created_ms}, {"token", ws.invite}};
+  w["call"] = ws.call ? json::value(views::call(ws.call->rec)) : json::value(nullptr);
+  const Member& m = ws.members.at(self);
+  return {{"workspace", std::move(w)},
+          {"attendee", views::attendee(m.rec, m.conn.has_value())},
+          {"attendees", attendees_map(ws)},
+          {"accessToken", access}};
+}
+
+Member& Engine::Impl::bind_member(Workspace& ws, AttendeeRecord rec, ConnId conn) {
+  const AttendeeId aid = rec.id;
+  ws.former.erase(aid);
+  auto [it, inserted] = ws.members.try_emplace(aid, Member{std::move(rec), conn, std::nullopt});
+  if (inserted) ws.join_order.push_back(aid);
+  it->second.conn = conn;
+  conns[conn].bound = Binding{ws.id, aid};
+  return it->second;
+}
+
+void Engine::Impl::unbind(ConnId conn) {
+  auto it = conns.find(conn);
+  if (it != conns.end()) it->second.bound.reset();
+}
+
+void Engine::Impl::log(Effects& out, LogLevel level, std::string event,
+                       std::vector<std::pair<std::string, std::string>> fields) const {
+  out.push_back(Log{level, std::move(event), std::move(fields)});
+}
+
+}  // namespace ws::core

@@ -1,0 +1,187 @@
+// Private state and helpers of core::Engine, shared by the handler files. Not a public header.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/engine.hpp"
+#include "core/views.hpp"
+
+namespace ws::core {
+
+/// A current member: online when `conn` is set, else within the reconnect grace period.
+struct Member {
+  AttendeeRecord rec;
+  std::optional<ConnId> conn;
+  std::optional<TimerId> grace_timer;
+};
+
+struct Call {
+  CallRecord rec;
+  std::map<AttendeeId, TimerId> rings;  // pending rings by callee
+  bool has_participant(const AttendeeId& a) const;
+};
+
+struct Workspace {
+  WorkspaceId id;
+  std::string name, avatar;
+  AttendeeId owner;
+  std::int64_t created_ms = 0;
+  std::string pin_hash;
+  std::string invite;
+  std::map<AttendeeId, Member> members;
+  std::map<AttendeeId, AttendeeRecord> former;
+  std::unordered_set<AttendeeId> revoked;
+  std::optional<Call> call;
+  std::vector<AttendeeId> join_order;  // members in the order they joined (for stable lists)
+
+  Member* member(const AttendeeId& a);
+  WorkspaceRecord record() const;
+};
+
+/// What a connection is bound to (PROTOCOL.md §3 "bound connection").
+struct Binding {
+  WorkspaceId wid;
+  AttendeeId aid;
+};
+
+struct Conn {
+  std::string ip;
+  std::optional<Binding> bound;
+  std::deque<TimePoint> bad_frames;  // within the bad-frame window
+};
+
+/// The request being answered: where the direct reply goes and what it echoes.
+struct ReplyTo {
+  ConnId conn;
+  json::value id;     // null: no id
+  json::value nonce;  // null: none
+  std::string event;  // the request's event name, for `ok` and alerts
+};
+
+struct TimerInfo {
+  enum class Kind { kGrace, kRing } kind;
+  WorkspaceId wid;
+  AttendeeId aid;  // grace: the offline member; ring: the callee
+};
+
+struct PendingCreate {
+  ReplyTo to;
+  CreateReq req;
+};
+struct PendingAttend {
+  ReplyTo to;
+  WorkspaceId wid;
+  AttendReq req;
+  std::string ip;
+  TimePoint attempt_at;
+  bool pin_checked = false;  // counted in pin_attempts while being verified
+};
+struct PendingIce {
+  ReplyTo to;
+};
+using Pending = std::variant<PendingCreate, PendingAttend, PendingIce>;
+
+/// An authenticated, bound request: who sent it and for which workspace.
+struct Caller {
+  ReplyTo to;
+  Workspace* ws;
+  AccessClaims claims;
+  Member* self;  // the sender as a member (bound connection)
+};
+
+struct Engine::Impl {
+  Impl(EngineOptions o, const TokenCodec& t, RandomSource& r)
+      : opt(std::move(o)), tokens(t), random(r) {}
+
+  EngineOptions opt;
+  const TokenCodec& tokens;
+  RandomSource& random;
+
+  std::unordered_map<WorkspaceId, Workspace> workspaces;
+  std::unordered_map<ConnId, Conn> conns;
+  std::unordered_map<TimerId, TimerInfo> timers;
+  std::unordered_map<RequestId, Pending> pending;
+  std::map<std::pair<std::string, WorkspaceId>, std::deque<TimePoint>> pin_attempts;
+  std::uint64_t next_timer = 1;
+  std::uint64_t next_request = 1;
+
+  // ---- dispatch (engine.cpp) ----
+  Effects on_received(ConnId conn, const Request& req, TimePoint now);
+  Effects on_disconnected(ConnId conn, TimePoint now);
+  Effects on_completed(const Completed& c, TimePoint now);
+  Effects on_timer(TimerId id, TimePoint now);
+  Effects on_shutdown(int retry_after_s);
+  Effects dispatch_member(Caller& c, const Request& req, TimePoint now);
+
+  // ---- workspace handlers (handlers/workspace.cpp) ----
+  Effects create(const ReplyTo& to, const CreateReq& req, TimePoint now);
+  Effects finish_create(const PendingCreate& p, Result<std::string> hash, TimePoint now);
+  Effects attend(const ReplyTo& to, const Request& req, TimePoint now);
+  Effects finish_attend(const PendingAttend& p, bool match, TimePoint now);
+  Effects re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
+                    const std::string& token);
+  Effects leave(Caller& c, TimePoint now);
+  Effects destroy(Caller& c, TimePoint now);
+  Effects kick(Caller& c, const KickReq& req, TimePoint now);
+  Effects toggle(Caller& c, bool mic, const ToggleReq& req);
+  Effects list_attendees(Caller& c);
+  Effects refresh(Caller& c, TimePoint now);
+  Effects grace_expired(Workspace& ws, const AttendeeId& aid, TimePoint now);
+
+  // ---- call handlers (handlers/call.cpp) ----
+  Effects ring(Caller& c, const RingReq& req, TimePoint now);
+  Effects answer(Caller& c, const AnswerReq& req, TimePoint now);
+  Effects busy(Caller& c, const BusyReq& req, TimePoint now);
+  Effects hangup(Caller& c, const HangupReq& req, TimePoint now);
+  Effects ring_timed_out(Workspace& ws, const AttendeeId& callee, TimePoint now);
+  /// A member stops being a member (leave, kick, grace expiry): end its rings, drop it from
+  /// the call, end the call when it is the owner (PROTOCOL.md §4.1).
+  void detach_from_call(Workspace& ws, const AttendeeId& aid, Effects& out);
+  void end_call(Workspace& ws, Effects& out);
+
+  // ---- relay handlers (handlers/relay.cpp) ----
+  Effects ice_candidate(Caller& c, const IceCandidateReq& req);
+  Effects negotiation(Caller& c, const NegotiationReq& req);
+  Effects ice_servers(const ReplyTo& to, std::optional<AttendeeId> attendee);
+
+  // ---- helpers (engine.cpp) ----
+  Effects alert(const ReplyTo& to, const Error& e) const;
+  Effects alert(const ReplyTo& to, ErrorCode code, std::string message,
+                std::string field = {}) const;
+  ServerMessage reply(const ReplyTo& to, ServerEvent ev, json::object data) const;
+  /// `ok {event}` when the request carried an id, else nothing.
+  void ok(const ReplyTo& to, Effects& out) const;
+  /// `full {workspace:{id}, capacity}` then close 4001.
+  Effects full(const ReplyTo& to, const Workspace& ws) const;
+  Effects destroyed_reply(const ReplyTo& to, const WorkspaceId& wid) const;
+  /// Online members' connections, except `except`.
+  std::vector<ConnId> online(const Workspace& ws, const AttendeeId* except = nullptr) const;
+  void push(Effects& out, std::vector<ConnId> conns, ServerEvent ev, json::object data) const;
+  void push_to(Effects& out, const Workspace& ws, const AttendeeId& aid, ServerEvent ev,
+               json::object data) const;
+  std::string new_id();
+  std::string issue_access(const Workspace& ws, const AttendeeId& aid, TimePoint now);
+  TimerId arm(Effects& out, TimerInfo info, TimePoint at);
+  void cancel(Effects& out, std::optional<TimerId>& id);
+  void persist(Effects& out, const Workspace& ws) const;
+  json::object granted_data(const Workspace& ws, const AttendeeId& self,
+                            const std::string& access) const;
+  json::object attendees_map(const Workspace& ws) const;
+  /// Makes `aid` a member bound to `conn`; returns the member.
+  Member& bind_member(Workspace& ws, AttendeeRecord rec, ConnId conn);
+  void unbind(ConnId conn);
+  void log(Effects& out, LogLevel level, std::string event,
+           std::vector<std::pair<std::string, std::string>> fields) const;
+};
+
+inline std::int64_t unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
+inline std::int64_t unix_s(TimePoint t) { return t.time_since_epoch().count() / 1000; }
+
+}  // namespace ws::core

@@ -1,0 +1,311 @@
+// Workspace lifecycle handlers: create, attend, re-attend, leave, destroy, kick, toggles,
+// attendees, refresh, grace expiry (PROTOCOL.md §4, §4.2).
+#include <algorithm>
+#include <cmath>
+
+#include "core/engine_impl.hpp"
+
+namespace ws::core {
+
+namespace {
+
+std::string or_default(const std::optional<std::string>& v, const std::string& fallback) {
+  return v && !v->empty() ? *v : fallback;
+}
+
+}  // namespace
+
+Effects Engine::Impl::create(const ReplyTo& to, const CreateReq& req, TimePoint now) {
+  // An empty PIN means no PIN (docs/protocol.md).
+  if (req.workspace_pin && !req.workspace_pin->empty()) {
+    RequestId rid{next_request++};
+    pending.emplace(rid, PendingCreate{to, req});
+    return {HashPin{rid, *req.workspace_pin}};
+  }
+  return finish_create(PendingCreate{to, req}, std::string{}, now);
+}
+
+Effects Engine::Impl::finish_create(const PendingCreate& p, Result<std::string> hash,
+                                    TimePoint now) {
+  auto cit = conns.find(p.to.conn);
+  if (cit == conns.end()) return {};  // the client went away meanwhile
+  if (!hash) return alert(p.to, ErrorCode::kInternal, "could not protect the PIN");
+  if (cit->second.bound && workspaces.count(cit->second.bound->wid)) {
+    return alert(p.to, ErrorCode::kConflict, "this connection is already a workspace member");
+  }
+  const CreateReq& req = p.req;
+  WorkspaceId wid{new_id()};
+  while (workspaces.count(wid)) wid = WorkspaceId{new_id()};
+  AttendeeId owner{new_id()};
+
+  Workspace ws;
+  ws.id = wid;
+  ws.name = or_default(req.workspace_name, opt.untitled_workspace);
+  ws.avatar = or_default(req.workspace_avatar, opt.default_workspace_avatar);
+  ws.owner = owner;
+  ws.created_ms = unix_ms(now);
+  ws.pin_hash = std::move(*hash);
+  ws.invite = tokens.sign_invite(InviteClaims{wid, unix_s(now)});
+  Workspace& stored = workspaces.emplace(wid, std::move(ws)).first->second;
+  AttendeeRecord rec{owner, or_default(req.attendee_name, opt.anonymous_attendee),
+                     or_default(req.attendee_avatar, opt.default_attendee_avatar), true, true};
+  Member& me = bind_member(stored, std::move(rec), p.to.conn);
+
+  Effects out;
+  persist(out, stored);
+  json::object w{{"id", wid.value},           {"name", stored.name},
+                 {"avatar", stored.avatar},   {"owner", owner.value},
+                 {"created", stored.created_ms}, {"token", stored.invite}};
+  out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kCreated,
+                                      {{"workspace", std::move(w)},
+                                       {"attendee", views::attendee(me.rec, true)},
+                                       {"accessToken", issue_access(stored, owner, now)}})});
+  log(out, LogLevel::kInfo, "workspace.created",
+      {{"workspace", wid.value}, {"owner", owner.value}, {"pin", stored.pin_hash.empty() ? "no" : "yes"}});
+  return out;
+}
+
+Effects Engine::Impl::attend(const ReplyTo& to, const Request& req, TimePoint now) {
+  // Order of checks (PROTOCOL.md §2) with the invite as the token.
+  if (!req.invite_token && !req.invite_token_invalid_type) {
+    return alert(to, ErrorCode::kTokenMissing, "data.workspace.token is required");
+  }
+  if (req.invite_token_invalid_type) {
+    return alert(to, ErrorCode::kTokenInvalid, "data.workspace.token must be a string");
+  }
+  auto invite = tokens.verify_invite(*req.invite_token);
+  if (!invite) return alert(to, invite.error());
+  auto wit = workspaces.find(invite->wid);
+  if (wit == workspaces.end()) return destroyed_reply(to, invite->wid);
+  Workspace& ws = wit->second;
+  Conn& conn = conns.at(to.conn);
+  if (conn.bound && workspaces.count(conn.bound->wid)) {
+    return alert(to, ErrorCode::kConflict, "this connection is already a workspace member");
+  }
+  if (!req.payload) {
+    Effects out = alert(to, req.payload.error());
+    return out;
+  }
+  const auto& body = std::get<AttendReq>(*req.payload);
+  if (ws.members.size() >= opt.max_capacity) {
+    return full(to, ws);
+  }
+  if (ws.pin_hash.empty()) return finish_attend(PendingAttend{to, ws.id, body, conn.ip, now, false}, true, now);
+
+  // Wrong PINs are limited per client IP and workspace; attempts in flight count too, so
+  // parallel guesses cannot pass the limit (PROTOCOL.md §3).
+  auto& attempts = pin_attempts[{conn.ip, ws.id}];
+  while (!attempts.empty() && attempts.front() <= now - opt.pin_failure_window) attempts.pop_front();
+  if (static_cast<int>(attempts.size()) >= opt.pin_max_failures) {
+    auto wait = attempts.front() + opt.pin_failure_window - now;
+    Error e{ErrorCode::kRateLimited, "too many wrong PINs, try again later", "", 0};
+    e.retry_after = static_cast<int>(std::ceil(std::chrono::duration<double>(wait).count()));
+    return alert(to, e);
+  }
+  if (!body.pin || body.pin->empty()) {
+    attempts.push_back(now);
+    return alert(to, ErrorCode::kPinInvalid, "this workspace needs a PIN");
+  }
+  attempts.push_back(now);
+  RequestId rid{next_request++};
+  pending.emplace(rid, PendingAttend{to, ws.id, body, conn.ip, now, true});
+  return {VerifyPin{rid, *body.pin, ws.pin_hash}};
+}
+
+Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoint now) {
+  if (match && p.pin_checked) {
+    // A right PIN is not a failure: take back the attempt counted while it was checked.
+    auto ait = pin_attempts.find({p.ip, p.wid});
+    if (ait != pin_attempts.end()) {
+      auto& q = ait->second;
+      if (auto it = std::find(q.begin(), q.end(), p.attempt_at); it != q.end()) q.erase(it);
+      if (q.empty()) pin_attempts.erase(ait);
+    }
+  }
+  auto cit = conns.find(p.to.conn);
+  if (cit == conns.end()) return {};
+  auto wit = workspaces.find(p.wid);
+  if (wit == workspaces.end()) return destroyed_reply(p.to, p.wid);
+  Workspace& ws = wit->second;
+  if (!match) return alert(p.to, ErrorCode::kPinInvalid, "wrong PIN");
+  // State may have changed while the PIN was checked: check again.
+  if (cit->second.bound && workspaces.count(cit->second.bound->wid)) {
+    return alert(p.to, ErrorCode::kConflict, "this connection is already a workspace member");
+  }
+  if (ws.members.size() >= opt.max_capacity) {
+    return full(p.to, ws);
+  }
+  AttendeeRecord rec{AttendeeId{new_id()}, or_default(p.req.attendee_name, opt.anonymous_attendee),
+                     or_default(p.req.attendee_avatar, opt.default_attendee_avatar), true, true};
+  Member& me = bind_member(ws, std::move(rec), p.to.conn);
+  const AttendeeId aid = me.rec.id;
+
+  Effects out;
+  persist(out, ws);
+  out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kAttendanceGranted,
+                                      granted_data(ws, aid, issue_access(ws, aid, now)))});
+  push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
+  log(out, LogLevel::kInfo, "attendee.joined", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  return out;
+}
+
+Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
+                                const std::string& token) {
+  Effects out;
+  const AttendeeId& aid = claims.aid;
+  if (Member* mem = ws.member(aid)) {
+    // Still a member: restore silently (PROTOCOL.md §4.2); a newer connection replaces an
+    // older one (close 4002).
+    if (mem->conn && *mem->conn != to.conn) {
+      ConnId old = *mem->conn;
+      unbind(old);
+      out.push_back(Send{old, ServerMessage{ServerEvent::kReplaced,
+                                            json::object{{"reason", "re-attended from another connection"}},
+                                            nullptr}});
+      out.push_back(Close{old, CloseCode::kReplaced, "replaced"});
+    }
+    cancel(out, mem->grace_timer);
+    bind_member(ws, mem->rec, to.conn);
+    out.push_back(Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted,
+                                      granted_data(ws, aid, token))});
+    log(out, LogLevel::kInfo, "attendee.resumed", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+    return out;
+  }
+  // Re-joining after leave or grace expiry: capacity applies, the others get `attend`.
+  if (ws.members.size() >= opt.max_capacity) {
+    return full(to, ws);
+  }
+  auto fit = ws.former.find(aid);
+  AttendeeRecord rec = fit != ws.former.end()
+                           ? fit->second
+                           : AttendeeRecord{aid, opt.anonymous_attendee, opt.default_attendee_avatar,
+                                            true, true};
+  Member& me = bind_member(ws, std::move(rec), to.conn);
+  persist(out, ws);
+  out.push_back(Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted,
+                                    granted_data(ws, aid, token))});
+  push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
+  log(out, LogLevel::kInfo, "attendee.rejoined", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  return out;
+}
+
+Effects Engine::Impl::leave(Caller& c, TimePoint now) {
+  Workspace& ws = *c.ws;
+  const AttendeeId aid = c.claims.aid;
+  Effects out;
+  detach_from_call(ws, aid, out);
+  AttendeeRecord rec = c.self->rec;
+  cancel(out, c.self->grace_timer);
+  ws.members.erase(aid);
+  std::erase(ws.join_order, aid);
+  ws.former[aid] = rec;
+  unbind(c.to.conn);
+  persist(out, ws);
+  out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kLeft,
+                                      {{"workspace", views::id_only(ws.id.value)}})});
+  push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
+  log(out, LogLevel::kInfo, "attendee.left", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  (void)now;
+  return out;
+}
+
+Effects Engine::Impl::destroy(Caller& c, TimePoint now) {
+  Workspace& ws = *c.ws;
+  const WorkspaceId wid = ws.id;
+  Effects out;
+  out.push_back(Persist{WorkspaceDeleted{wid}});
+  // Every member gets `destroyed`; the owner's copy is the direct reply.
+  out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kDestroyed,
+                                      {{"workspace", views::id_only(wid.value)}})});
+  const AttendeeId owner = c.claims.aid;
+  push(out, online(ws, &owner), ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}});
+  for (auto& [aid, mem] : ws.members) {
+    if (mem.conn) unbind(*mem.conn);
+    cancel(out, mem.grace_timer);
+  }
+  if (ws.call) {
+    for (auto& [callee, timer] : ws.call->rings) {
+      std::optional<TimerId> t = timer;
+      cancel(out, t);
+    }
+  }
+  for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
+    it = it->first.second == wid ? pin_attempts.erase(it) : std::next(it);
+  }
+  workspaces.erase(wid);
+  log(out, LogLevel::kInfo, "workspace.destroyed", {{"workspace", wid.value}});
+  (void)now;
+  return out;
+}
+
+Effects Engine::Impl::kick(Caller& c, const KickReq& req, TimePoint now) {
+  Workspace& ws = *c.ws;
+  if (req.target == ws.owner) {
+    return alert(c.to, ErrorCode::kForbidden, "the owner cannot be kicked");
+  }
+  Member* target = ws.member(req.target);
+  const bool former = ws.former.count(req.target) > 0;
+  if (!target && !former) return alert(c.to, ErrorCode::kNotFound, "no such attendee", "attendee.id");
+  Effects out;
+  ws.revoked.insert(req.target);
+  std::optional<ConnId> target_conn;
+  if (target) {
+    detach_from_call(ws, req.target, out);
+    target_conn = target->conn;
+    cancel(out, target->grace_timer);
+    ws.members.erase(req.target);
+    std::erase(ws.join_order, req.target);
+  }
+  ws.former.erase(req.target);
+  persist(out, ws);
+  json::object data{{"id", req.target.value}};
+  out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kKicked, data)});
+  push(out, online(ws, &c.claims.aid), ServerEvent::kKicked, data);
+  if (target_conn) {
+    unbind(*target_conn);
+    out.push_back(Send{*target_conn, ServerMessage{ServerEvent::kKicked, data, nullptr}});
+    out.push_back(Close{*target_conn, CloseCode::kKicked, "kicked"});
+  }
+  log(out, LogLevel::kInfo, "attendee.kicked",
+      {{"workspace", ws.id.value}, {"attendee", req.target.value}});
+  (void)now;
+  return out;
+}
+
+Effects Engine::Impl::toggle(Caller& c, bool mic, const ToggleReq& req) {
+  Workspace& ws = *c.ws;
+  (mic ? c.self->rec.mic : c.self->rec.cam) = req.state;
+  Effects out;
+  persist(out, ws);
+  ok(c.to, out);
+  push(out, online(ws, &c.claims.aid), mic ? ServerEvent::kMicToggle : ServerEvent::kCamToggle,
+       {{"attendee", views::id_only(c.claims.aid.value)}, {"state", req.state}});
+  return out;
+}
+
+Effects Engine::Impl::list_attendees(Caller& c) {
+  return {Send{c.to.conn, reply(c.to, ServerEvent::kAttendees, {{"attendees", attendees_map(*c.ws)}})}};
+}
+
+Effects Engine::Impl::refresh(Caller& c, TimePoint now) {
+  return {Send{c.to.conn, reply(c.to, ServerEvent::kTokenRefreshed,
+                                {{"accessToken", issue_access(*c.ws, c.claims.aid, now)}})}};
+}
+
+Effects Engine::Impl::grace_expired(Workspace& ws, const AttendeeId& aid, TimePoint now) {
+  Effects out;
+  Member* mem = ws.member(aid);
+  if (!mem) return out;
+  detach_from_call(ws, aid, out);
+  AttendeeRecord rec = mem->rec;
+  ws.members.erase(aid);
+  std::erase(ws.join_order, aid);
+  ws.former[aid] = rec;
+  persist(out, ws);
+  push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
+  log(out, LogLevel::kInfo, "attendee.expired", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  (void)now;
+  return out;
+}
+
+}  // namespace ws::core

@@ -1,0 +1,27 @@
+// StateStore kept in process memory.
+#include "store/memory_store.hpp"
+
+#include <variant>
+
+namespace ws::store {
+
+core::Result<core::Snapshot> MemoryStore::load() {
+  std::lock_guard lock(mutex_);
+  core::Snapshot snap;
+  for (const auto& [id, rec] : workspaces_) snap.workspaces.push_back(rec);
+  return snap;
+}
+
+void MemoryStore::apply(core::Change change, Done done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto* put = std::get_if<core::WorkspacePut>(&change)) {
+      workspaces_[put->workspace.id] = std::move(put->workspace);
+    } else if (auto* del = std::get_if<core::WorkspaceDeleted>(&change)) {
+      workspaces_.erase(del->id);
+    }
+  }
+  if (done) done({});
+}
+
+}  // namespace ws::store
