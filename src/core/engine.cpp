@@ -80,19 +80,18 @@ Effects Engine::restore(const Snapshot& snapshot, TimePoint now) {
 
 Effects Engine::handle(const Event& event, TimePoint now) {
   auto& m = *impl_;
-  return std::visit(
-      Overloaded{
-          [&](const Connected& e) -> Effects {
-            m.conns[e.conn] = Conn{e.peer_ip, std::nullopt, {}};
-            return {};
-          },
-          [&](const Received& e) { return m.on_received(e.conn, e.request, now); },
-          [&](const Disconnected& e) { return m.on_disconnected(e.conn, now); },
-          [&](const Completed& e) { return m.on_completed(e, now); },
-          [&](const TimerFired& e) { return m.on_timer(e.id, now); },
-          [&](const ShutdownStarted& e) { return m.on_shutdown(e.retry_after_s); },
-      },
-      event);
+  return std::visit(Overloaded{
+                        [&](const Connected& e) -> Effects {
+                          m.conns[e.conn] = Conn{e.peer_ip, std::nullopt, {}};
+                          return {};
+                        },
+                        [&](const Received& e) { return m.on_received(e.conn, e.request, now); },
+                        [&](const Disconnected& e) { return m.on_disconnected(e.conn, now); },
+                        [&](const Completed& e) { return m.on_completed(e, now); },
+                        [&](const TimerFired& e) { return m.on_timer(e.id, now); },
+                        [&](const ShutdownStarted& e) { return m.on_shutdown(e.retry_after_s); },
+                    },
+                    event);
 }
 
 EngineStats Engine::stats() const {
@@ -211,9 +210,7 @@ Effects Engine::Impl::dispatch_member(Caller& c, const Request& req, TimePoint n
           [&](const ToggleReq& r) { return toggle(c, *req.event == ClientEvent::kMicToggle, r); },
           [&](const AttendeesReq&) { return list_attendees(c); },
           [&](const RefreshReq&) { return refresh(c, now); },
-          [&](const auto&) {
-            return alert(c.to, ErrorCode::kInternal, "request not handled");
-          },
+          [&](const auto&) { return alert(c.to, ErrorCode::kInternal, "request not handled"); },
       },
       *req.payload);
 }
@@ -240,8 +237,8 @@ Effects Engine::Impl::on_disconnected(ConnId conn_id, TimePoint now) {
                std::make_move_iterator(more.end()));
     return out;
   }
-  mem->grace_timer = arm(out, TimerInfo{TimerInfo::Kind::kGrace, ws.id, bound->aid},
-                         now + opt.reconnect_grace);
+  mem->grace_timer =
+      arm(out, TimerInfo{TimerInfo::Kind::kGrace, ws.id, bound->aid}, now + opt.reconnect_grace);
   return out;
 }
 
@@ -269,7 +266,8 @@ Effects Engine::Impl::on_completed(const Completed& c, TimePoint now) {
               return alert(pi.to, ErrorCode::kUnavailable, "no ICE servers available right now");
             }
             // The reply is a bare array (as in the original), so it carries no nonce.
-            return {Send{pi.to.conn, ServerMessage{ServerEvent::kIceServers, *r->servers, pi.to.id}}};
+            return {
+                Send{pi.to.conn, ServerMessage{ServerEvent::kIceServers, *r->servers, pi.to.id}}};
           },
       },
       p);
@@ -309,12 +307,7 @@ Effects Engine::Impl::on_shutdown(int retry_after_s) {
 // ---------------- helpers ----------------
 
 Effects Engine::Impl::alert(const ReplyTo& to, const Error& e) const {
-  json::object data{{"code", to_string(e.code)}, {"message", e.message}};
-  if (!to.event.empty()) data["event"] = to.event;
-  if (!to.nonce.is_null()) data["nonce"] = to.nonce;
-  if (e.code == ErrorCode::kRateLimited) data["retryAfter"] = std::max(1, e.retry_after);
-  if (!e.field.empty()) data["field"] = e.field;
-  return {Send{to.conn, ServerMessage{ServerEvent::kAlert, std::move(data), to.id}}};
+  return {Send{to.conn, views::alert(e, to.event, to.nonce, to.id)}};
 }
 
 Effects Engine::Impl::alert(const ReplyTo& to, ErrorCode code, std::string message,
@@ -333,13 +326,14 @@ void Engine::Impl::ok(const ReplyTo& to, Effects& out) const {
 }
 
 Effects Engine::Impl::destroyed_reply(const ReplyTo& to, const WorkspaceId& wid) const {
-  return {Send{to.conn, reply(to, ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}})}};
+  return {Send{to.conn,
+               reply(to, ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}})}};
 }
 
 Effects Engine::Impl::full(const ReplyTo& to, const Workspace& ws) const {
-  return {Send{to.conn, reply(to, ServerEvent::kFull,
-                              {{"workspace", views::id_only(ws.id.value)},
-                               {"capacity", opt.max_capacity}})},
+  return {Send{to.conn,
+               reply(to, ServerEvent::kFull,
+                     {{"workspace", views::id_only(ws.id.value)}, {"capacity", opt.max_capacity}})},
           Close{to.conn, CloseCode::kFull, "workspace full"}};
 }
 
@@ -363,19 +357,25 @@ void Engine::Impl::push(Effects& out, std::vector<ConnId> to, ServerEvent ev,
   out.push_back(Broadcast{std::move(to), ServerMessage{ev, std::move(data), nullptr}});
 }
 
-void Engine::Impl::push_to(Effects& out, const Workspace& ws, const AttendeeId& aid,
-                           ServerEvent ev, json::object data) const {
+void Engine::Impl::push_to(Effects& out, const Workspace& ws, const AttendeeId& aid, ServerEvent ev,
+                           json::object data) const {
   auto it = ws.members.find(aid);
   // Messages to an offline member within the grace period are dropped (PROTOCOL.md §4.2).
   if (it == ws.members.end() || !it->second.conn) return;
   out.push_back(Send{*it->second.conn, ServerMessage{ev, std::move(data), nullptr}});
 }
 
-std::string Engine::Impl::new_id() { return "_" + random.alnum(opt.id_length); }
+std::string Engine::Impl::new_id() {
+  return "_" + random.alnum(opt.id_length);
+}
 
 std::string Engine::Impl::issue_access(const Workspace& ws, const AttendeeId& aid, TimePoint now) {
-  AccessClaims claims{ws.id, aid, aid == ws.owner, unix_s(now),
-                      unix_s(now) + opt.access_token_ttl.count(), random.alnum(16)};
+  AccessClaims claims{ws.id,
+                      aid,
+                      aid == ws.owner,
+                      unix_s(now),
+                      unix_s(now) + opt.access_token_ttl.count(),
+                      random.alnum(16)};
   return tokens.sign_access(claims);
 }
 
@@ -408,7 +408,7 @@ json::object Engine::Impl::attendees_map(const Workspace& ws) const {
 
 json::object Engine::Impl::granted_data(const Workspace& ws, const AttendeeId& self,
                                         const std::string& access) const {
-  json::object w{{"id", ws.id.value},     {"name", ws.name},       {"avatar", ws.avatar},
+  json::object w{{"id", ws.id.value},       {"name", ws.name},          {"avatar", ws.avatar},
                  {"owner", ws.owner.value}, {"created", ws.created_ms}, {"token", ws.invite}};
   w["call"] = ws.call ? json::value(views::call(ws.call->rec)) : json::value(nullptr);
   const Member& m = ws.members.at(self);

@@ -3,6 +3,10 @@
 
 #include <boost/json/object.hpp>
 
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/messages.hpp"
 #include "core/state.hpp"
 
 namespace ws::core::views {
@@ -17,5 +21,10 @@ json::object attendee(const AttendeeRecord& a, bool online);
 json::object call(const CallRecord& c);
 /// `{id}`.
 json::object id_only(const std::string& id);
+
+/// The `alert` answering a request (PROTOCOL.md §5): data `{code, message, event?, nonce?,
+/// retryAfter?, field?}`; `re` is the request id (null: none).
+ServerMessage alert(const Error& error, std::string_view event_name, const json::value& nonce,
+                    const json::value& re);
 
 }  // namespace ws::core::views
