@@ -1,0 +1,76 @@
+// Rough relay load: N owner/guest pairs exchange `negotiation` messages through a running
+// server; prints relayed messages per second. The real benchmark tool is a later issue.
+// Usage: node bench/relay-load.mjs ws://127.0.0.1:9090/ws [pairs=50] [seconds=5] [window=32]
+import WebSocket from 'ws';
+
+const [url = 'ws://127.0.0.1:9090/ws', pairsArg = '50', secondsArg = '5', windowArg = '32'] =
+  process.argv.slice(2);
+const pairs = Number(pairsArg);
+const seconds = Number(secondsArg);
+const window = Number(windowArg);
+const payload = 'x'.repeat(1024);
+
+function open() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function request(ws, event, data) {
+  return new Promise((resolve) => {
+    ws.once('message', (m) => resolve(JSON.parse(m)));
+    ws.send(JSON.stringify({ event, data, id: 1 }));
+  });
+}
+
+async function pair() {
+  const a = await open();
+  const b = await open();
+  const created = await request(a, 'create', { workspace: { name: 'bench' }, attendee: { name: 'a' } });
+  const granted = await request(b, 'attend', {
+    workspace: { token: created.data.workspace.token },
+    attendee: { name: 'b' },
+  });
+  await new Promise((r) => a.once('message', r)); // the owner's `attend` push
+  return {
+    sender: a,
+    receiver: b,
+    frame: JSON.stringify({
+      event: 'negotiation',
+      data: { accessToken: created.data.accessToken, attendee: { id: granted.data.attendee.id }, message: { sdp: payload } },
+    }),
+  };
+}
+
+const all = [];
+for (let i = 0; i < pairs; i++) all.push(await pair());
+
+let received = 0;
+let running = true;
+for (const p of all) {
+  let inFlight = 0;
+  const pump = () => {
+    while (running && inFlight < window) {
+      p.sender.send(p.frame);
+      inFlight++;
+    }
+  };
+  p.receiver.on('message', () => {
+    received++;
+    inFlight--;
+    pump();
+  });
+  pump();
+}
+
+const start = process.hrtime.bigint();
+await new Promise((r) => setTimeout(r, seconds * 1000));
+running = false;
+const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+console.log(`pairs=${pairs} window=${window} seconds=${elapsed.toFixed(2)} relayed=${received} rate=${Math.round(received / elapsed)} msg/s`);
+for (const p of all) {
+  p.sender.terminate();
+  p.receiver.terminate();
+}
