@@ -117,13 +117,7 @@ Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint 
   // Frame and field errors count as bad frames (PROTOCOL.md §2); auth failures do not.
   auto bad_frame = [&](const Error& e) {
     Effects out = alert(to, e);
-    while (!conn.bad_frames.empty() && conn.bad_frames.front() <= now - opt.bad_frame_window)
-      conn.bad_frames.pop_front();
-    conn.bad_frames.push_back(now);
-    if (static_cast<int>(conn.bad_frames.size()) > opt.max_bad_frames) {
-      out.push_back(Close{conn_id, CloseCode::kPolicy, "too many bad frames"});
-      log(out, LogLevel::kInfo, "connection.bad_frames", {{"conn", std::to_string(conn_id.value)}});
-    }
+    count_bad_frame(conn_id, now, out);
     return out;
   };
 
@@ -305,6 +299,18 @@ Effects Engine::Impl::on_shutdown(int retry_after_s) {
 }
 
 // ---------------- helpers ----------------
+
+void Engine::Impl::count_bad_frame(ConnId conn_id, TimePoint now, Effects& out) {
+  auto cit = conns.find(conn_id);
+  if (cit == conns.end()) return;
+  auto& frames = cit->second.bad_frames;
+  while (!frames.empty() && frames.front() <= now - opt.bad_frame_window) frames.pop_front();
+  frames.push_back(now);
+  if (static_cast<int>(frames.size()) > opt.max_bad_frames) {
+    out.push_back(Close{conn_id, CloseCode::kPolicy, "too many bad frames"});
+    log(out, LogLevel::kInfo, "connection.bad_frames", {{"conn", std::to_string(conn_id.value)}});
+  }
+}
 
 Effects Engine::Impl::alert(const ReplyTo& to, const Error& e) const {
   return {Send{to.conn, views::alert(e, to.event, to.nonce, to.id)}};

@@ -152,6 +152,9 @@ struct Engine::Impl {
   Effects ice_servers(const ReplyTo& to, std::optional<AttendeeId> attendee);
 
   // ---- helpers (engine.cpp) ----
+  /// Records a frame or field error on `conn`; appends close 1008 when there were more than
+  /// max_bad_frames within bad_frame_window (PROTOCOL.md §2, docs/protocol.md §11).
+  void count_bad_frame(ConnId conn, TimePoint now, Effects& out);
   Effects alert(const ReplyTo& to, const Error& e) const;
   Effects alert(const ReplyTo& to, ErrorCode code, std::string message,
                 std::string field = {}) const;

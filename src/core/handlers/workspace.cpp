@@ -83,7 +83,9 @@ Effects Engine::Impl::attend(const ReplyTo& to, const Request& req, TimePoint no
     return alert(to, ErrorCode::kConflict, "this connection is already a workspace member");
   }
   if (!req.payload) {
+    // A field error counts as a bad frame, as for every other event (docs/protocol.md §11).
     Effects out = alert(to, req.payload.error());
+    count_bad_frame(to.conn, now, out);
     return out;
   }
   const auto& body = std::get<AttendReq>(*req.payload);
