@@ -139,9 +139,9 @@ struct EngineOptions {
   std::string default_workspace_avatar;
   std::string anonymous_attendee = "Anonymous";
   std::string default_attendee_avatar;
-  int max_bad_frames = 20;                    // within bad_frame_window
+  int max_bad_frames = 20;  // within bad_frame_window
   std::chrono::seconds bad_frame_window{10};
-  int pin_max_failures = 5;                   // per IP per workspace per window
+  int pin_max_failures = 5;  // per IP per workspace per window
   std::chrono::seconds pin_failure_window{60};
 };
 
@@ -149,7 +149,7 @@ struct EngineOptions {
 struct EngineStats {
   std::size_t connections = 0;
   std::size_t workspaces = 0;
-  std::size_t attendees = 0;         // members, online or within grace
+  std::size_t attendees = 0;  // members, online or within grace
   std::size_t online_attendees = 0;
   std::size_t calls = 0;
 };

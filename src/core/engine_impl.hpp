@@ -109,6 +109,7 @@ struct Engine::Impl {
   std::unordered_map<TimerId, TimerInfo> timers;
   std::unordered_map<RequestId, Pending> pending;
   std::map<std::pair<std::string, WorkspaceId>, std::deque<TimePoint>> pin_attempts;
+  std::uint64_t pin_checks = 0;  // attends to PIN workspaces, paces prune_pin_attempts
   std::uint64_t next_timer = 1;
   std::uint64_t next_request = 1;
 
@@ -124,6 +125,7 @@ struct Engine::Impl {
   Effects create(const ReplyTo& to, const CreateReq& req, TimePoint now);
   Effects finish_create(const PendingCreate& p, Result<std::string> hash, TimePoint now);
   Effects attend(const ReplyTo& to, const Request& req, TimePoint now);
+  void prune_pin_attempts(TimePoint now);
   Effects finish_attend(const PendingAttend& p, bool match, TimePoint now);
   Effects re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
                     const std::string& token);
@@ -184,7 +186,11 @@ struct Engine::Impl {
            std::vector<std::pair<std::string, std::string>> fields) const;
 };
 
-inline std::int64_t unix_ms(TimePoint t) { return t.time_since_epoch().count(); }
-inline std::int64_t unix_s(TimePoint t) { return t.time_since_epoch().count() / 1000; }
+inline std::int64_t unix_ms(TimePoint t) {
+  return t.time_since_epoch().count();
+}
+inline std::int64_t unix_s(TimePoint t) {
+  return t.time_since_epoch().count() / 1000;
+}
 
 }  // namespace ws::core

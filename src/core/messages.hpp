@@ -82,14 +82,14 @@ struct KickReq {
   AttendeeId target;  // attendee.id
 };
 struct RingReq {
-  AttendeeId callee;            // callee.id
-  json::value offer;            // opaque
-  std::optional<CallId> call;   // call.id
+  AttendeeId callee;           // callee.id
+  json::value offer;           // opaque
+  std::optional<CallId> call;  // call.id
 };
 struct AnswerReq {
-  AttendeeId caller;  // caller.id
-  json::value answer; // opaque
-  CallId call;        // call.id
+  AttendeeId caller;   // caller.id
+  json::value answer;  // opaque
+  CallId call;         // call.id
 };
 struct BusyReq {
   CallId call;
@@ -111,9 +111,9 @@ struct ToggleReq {
 struct AttendeesReq {};
 struct RefreshReq {};
 
-using Payload = std::variant<IceServersReq, CreateReq, AttendReq, ReAttendReq, LeaveReq,
-                             DestroyReq, KickReq, RingReq, AnswerReq, BusyReq, HangupReq,
-                             IceCandidateReq, NegotiationReq, ToggleReq, AttendeesReq, RefreshReq>;
+using Payload = std::variant<IceServersReq, CreateReq, AttendReq, ReAttendReq, LeaveReq, DestroyReq,
+                             KickReq, RingReq, AnswerReq, BusyReq, HangupReq, IceCandidateReq,
+                             NegotiationReq, ToggleReq, AttendeesReq, RefreshReq>;
 
 /// One decoded client frame. Produced by proto::parse from text; never fails as a whole:
 /// every problem is recorded so the Engine can answer it in PROTOCOL.md §2's order.

@@ -314,7 +314,7 @@ TEST(AuthOrder, UnknownTargetsAreNotFoundAfterEverythingElse) {
        "callee.id"},
       {"ring kicked", true, "ring", R"({"callee":{"id":")" + w.kicked.id + R"("},"offer":{}})",
        "callee.id"},
-      {"hangup without call", true, "hangup", "{}", "call.id"},
+      {"hangup without call", true, "hangup", "{}", ""},
       {"hangup without call, with id", true, "hangup", R"({"call":{"id":"_c"}})", "call.id"},
       {"icecandidate unknown", false, "icecandidate",
        R"({"attendee":{"id":"_nobody"},"candidate":{}})", "attendee.id"},

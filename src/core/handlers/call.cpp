@@ -37,8 +37,9 @@ Effects Engine::Impl::ring(Caller& c, const RingReq& req, TimePoint now) {
   }
   Call& call = *ws.call;
   const json::object call_ref = views::id_only(call.rec.id.value);
-  out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kRinging,
-                                      {{"call", call_ref}, {"callee", views::id_only(req.callee.value)}})});
+  out.push_back(
+      Send{c.to.conn, reply(c.to, ServerEvent::kRinging,
+                            {{"call", call_ref}, {"callee", views::id_only(req.callee.value)}})});
   if (!callee->conn) {
     out.push_back(Send{c.to.conn, ServerMessage{ServerEvent::kBusy,
                                                 busy_data(ws, callee->rec, "offline"), nullptr}});
@@ -101,7 +102,8 @@ Effects Engine::Impl::busy(Caller& c, const BusyReq& req, TimePoint now) {
   }
   const bool ringing = ws.call && ws.call->rings.count(self);
   const bool participant = ws.call && ws.call->has_participant(self);
-  if (!ringing && !participant) return alert(c.to, ErrorCode::kForbidden, "not a party to this call");
+  if (!ringing && !participant)
+    return alert(c.to, ErrorCode::kForbidden, "not a party to this call");
   if (req.call.value != ws.call->rec.id.value) {
     return alert(c.to, ErrorCode::kNotFound, "no such call", "call.id");
   }
@@ -123,7 +125,9 @@ Effects Engine::Impl::busy(Caller& c, const BusyReq& req, TimePoint now) {
 
 Effects Engine::Impl::hangup(Caller& c, const HangupReq& req, TimePoint now) {
   Workspace& ws = *c.ws;
-  if (!ws.call) return alert(c.to, ErrorCode::kNotFound, "there is no call", "call.id");
+  if (!ws.call) {
+    return alert(c.to, ErrorCode::kNotFound, "there is no call", req.call ? "call.id" : "");
+  }
   if (req.call && req.call->value != ws.call->rec.id.value) {
     return alert(c.to, ErrorCode::kNotFound, "no such call", "call.id");
   }
@@ -132,7 +136,8 @@ Effects Engine::Impl::hangup(Caller& c, const HangupReq& req, TimePoint now) {
   end_call(ws, ended);
   persist(out, ws);
   ok(c.to, out);
-  out.insert(out.end(), std::make_move_iterator(ended.begin()), std::make_move_iterator(ended.end()));
+  out.insert(out.end(), std::make_move_iterator(ended.begin()),
+             std::make_move_iterator(ended.end()));
   (void)now;
   return out;
 }

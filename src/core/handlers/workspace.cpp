@@ -53,15 +53,16 @@ Effects Engine::Impl::finish_create(const PendingCreate& p, Result<std::string> 
 
   Effects out;
   persist(out, stored);
-  json::object w{{"id", wid.value},           {"name", stored.name},
-                 {"avatar", stored.avatar},   {"owner", owner.value},
-                 {"created", stored.created_ms}, {"token", stored.invite}};
+  json::object w{{"id", wid.value},      {"name", stored.name},          {"avatar", stored.avatar},
+                 {"owner", owner.value}, {"created", stored.created_ms}, {"token", stored.invite}};
   out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kCreated,
                                       {{"workspace", std::move(w)},
                                        {"attendee", views::attendee(me.rec, true)},
                                        {"accessToken", issue_access(stored, owner, now)}})});
   log(out, LogLevel::kInfo, "workspace.created",
-      {{"workspace", wid.value}, {"owner", owner.value}, {"pin", stored.pin_hash.empty() ? "no" : "yes"}});
+      {{"workspace", wid.value},
+       {"owner", owner.value},
+       {"pin", stored.pin_hash.empty() ? "no" : "yes"}});
   return out;
 }
 
@@ -92,12 +93,15 @@ Effects Engine::Impl::attend(const ReplyTo& to, const Request& req, TimePoint no
   if (ws.members.size() >= opt.max_capacity) {
     return full(to, ws);
   }
-  if (ws.pin_hash.empty()) return finish_attend(PendingAttend{to, ws.id, body, conn.ip, now, false}, true, now);
+  if (ws.pin_hash.empty())
+    return finish_attend(PendingAttend{to, ws.id, body, conn.ip, now, false}, true, now);
 
   // Wrong PINs are limited per client IP and workspace; attempts in flight count too, so
   // parallel guesses cannot pass the limit (PROTOCOL.md §3).
+  prune_pin_attempts(now);
   auto& attempts = pin_attempts[{conn.ip, ws.id}];
-  while (!attempts.empty() && attempts.front() <= now - opt.pin_failure_window) attempts.pop_front();
+  while (!attempts.empty() && attempts.front() <= now - opt.pin_failure_window)
+    attempts.pop_front();
   if (static_cast<int>(attempts.size()) >= opt.pin_max_failures) {
     auto wait = attempts.front() + opt.pin_failure_window - now;
     Error e{ErrorCode::kRateLimited, "too many wrong PINs, try again later", "", 0};
@@ -112,6 +116,16 @@ Effects Engine::Impl::attend(const ReplyTo& to, const Request& req, TimePoint no
   RequestId rid{next_request++};
   pending.emplace(rid, PendingAttend{to, ws.id, body, conn.ip, now, true});
   return {VerifyPin{rid, *body.pin, ws.pin_hash}};
+}
+
+void Engine::Impl::prune_pin_attempts(TimePoint now) {
+  // Forget old failures now and then, so the map stays as small as the recent attempts.
+  if (++pin_checks % 256 != 0) return;
+  for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
+    auto& q = it->second;
+    while (!q.empty() && q.front() <= now - opt.pin_failure_window) q.pop_front();
+    it = q.empty() ? pin_attempts.erase(it) : std::next(it);
+  }
 }
 
 Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoint now) {
@@ -147,7 +161,8 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
   out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kAttendanceGranted,
                                       granted_data(ws, aid, issue_access(ws, aid, now)))});
   push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
-  log(out, LogLevel::kInfo, "attendee.joined", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  log(out, LogLevel::kInfo, "attendee.joined",
+      {{"workspace", ws.id.value}, {"attendee", aid.value}});
   return out;
 }
 
@@ -161,16 +176,18 @@ Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessCl
     if (mem->conn && *mem->conn != to.conn) {
       ConnId old = *mem->conn;
       unbind(old);
-      out.push_back(Send{old, ServerMessage{ServerEvent::kReplaced,
-                                            json::object{{"reason", "re-attended from another connection"}},
-                                            nullptr}});
+      out.push_back(Send{
+          old,
+          ServerMessage{ServerEvent::kReplaced,
+                        json::object{{"reason", "re-attended from another connection"}}, nullptr}});
       out.push_back(Close{old, CloseCode::kReplaced, "replaced"});
     }
     cancel(out, mem->grace_timer);
     bind_member(ws, mem->rec, to.conn);
-    out.push_back(Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted,
-                                      granted_data(ws, aid, token))});
-    log(out, LogLevel::kInfo, "attendee.resumed", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+    out.push_back(
+        Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted, granted_data(ws, aid, token))});
+    log(out, LogLevel::kInfo, "attendee.resumed",
+        {{"workspace", ws.id.value}, {"attendee", aid.value}});
     return out;
   }
   // Re-joining after leave or grace expiry: capacity applies, the others get `attend`.
@@ -178,16 +195,17 @@ Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessCl
     return full(to, ws);
   }
   auto fit = ws.former.find(aid);
-  AttendeeRecord rec = fit != ws.former.end()
-                           ? fit->second
-                           : AttendeeRecord{aid, opt.anonymous_attendee, opt.default_attendee_avatar,
-                                            true, true};
+  AttendeeRecord rec =
+      fit != ws.former.end()
+          ? fit->second
+          : AttendeeRecord{aid, opt.anonymous_attendee, opt.default_attendee_avatar, true, true};
   Member& me = bind_member(ws, std::move(rec), to.conn);
   persist(out, ws);
-  out.push_back(Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted,
-                                    granted_data(ws, aid, token))});
+  out.push_back(
+      Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted, granted_data(ws, aid, token))});
   push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
-  log(out, LogLevel::kInfo, "attendee.rejoined", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  log(out, LogLevel::kInfo, "attendee.rejoined",
+      {{"workspace", ws.id.value}, {"attendee", aid.value}});
   return out;
 }
 
@@ -203,8 +221,8 @@ Effects Engine::Impl::leave(Caller& c, TimePoint now) {
   ws.former[aid] = rec;
   unbind(c.to.conn);
   persist(out, ws);
-  out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kLeft,
-                                      {{"workspace", views::id_only(ws.id.value)}})});
+  out.push_back(Send{
+      c.to.conn, reply(c.to, ServerEvent::kLeft, {{"workspace", views::id_only(ws.id.value)}})});
   push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
   log(out, LogLevel::kInfo, "attendee.left", {{"workspace", ws.id.value}, {"attendee", aid.value}});
   (void)now;
@@ -217,10 +235,11 @@ Effects Engine::Impl::destroy(Caller& c, TimePoint now) {
   Effects out;
   out.push_back(Persist{WorkspaceDeleted{wid}});
   // Every member gets `destroyed`; the owner's copy is the direct reply.
-  out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kDestroyed,
-                                      {{"workspace", views::id_only(wid.value)}})});
+  out.push_back(Send{
+      c.to.conn, reply(c.to, ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}})});
   const AttendeeId owner = c.claims.aid;
-  push(out, online(ws, &owner), ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}});
+  push(out, online(ws, &owner), ServerEvent::kDestroyed,
+       {{"workspace", views::id_only(wid.value)}});
   for (auto& [aid, mem] : ws.members) {
     if (mem.conn) unbind(*mem.conn);
     cancel(out, mem.grace_timer);
@@ -247,7 +266,8 @@ Effects Engine::Impl::kick(Caller& c, const KickReq& req, TimePoint now) {
   }
   Member* target = ws.member(req.target);
   const bool former = ws.former.count(req.target) > 0;
-  if (!target && !former) return alert(c.to, ErrorCode::kNotFound, "no such attendee", "attendee.id");
+  if (!target && !former)
+    return alert(c.to, ErrorCode::kNotFound, "no such attendee", "attendee.id");
   Effects out;
   ws.revoked.insert(req.target);
   std::optional<ConnId> target_conn;
@@ -286,7 +306,8 @@ Effects Engine::Impl::toggle(Caller& c, bool mic, const ToggleReq& req) {
 }
 
 Effects Engine::Impl::list_attendees(Caller& c) {
-  return {Send{c.to.conn, reply(c.to, ServerEvent::kAttendees, {{"attendees", attendees_map(*c.ws)}})}};
+  return {
+      Send{c.to.conn, reply(c.to, ServerEvent::kAttendees, {{"attendees", attendees_map(*c.ws)}})}};
 }
 
 Effects Engine::Impl::refresh(Caller& c, TimePoint now) {
@@ -305,7 +326,8 @@ Effects Engine::Impl::grace_expired(Workspace& ws, const AttendeeId& aid, TimePo
   ws.former[aid] = rec;
   persist(out, ws);
   push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
-  log(out, LogLevel::kInfo, "attendee.expired", {{"workspace", ws.id.value}, {"attendee", aid.value}});
+  log(out, LogLevel::kInfo, "attendee.expired",
+      {{"workspace", ws.id.value}, {"attendee", aid.value}});
   (void)now;
   return out;
 }
