@@ -1,0 +1,69 @@
+// The HTTP route table: which path answers what, and which path upgrades to which transport.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include "net/server.hpp"
+
+namespace ws::net::detail {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+/// A route's answer to an upgrade request: hand the connection to a WebSocket session of this
+/// transport (the HTTP session checks admission, e.g. 503 while draining).
+struct Upgrade {
+  Transport transport;
+};
+
+/// What a route handler returns: a response to write, or an upgrade.
+using Reply = std::variant<Response, Upgrade>;
+
+/// One entry of the table. Value type; `handle` runs on the requesting session's strand and
+/// must be thread-safe (sessions run on several I/O threads).
+struct Route {
+  std::string path;     // exact path, or the path prefix when `prefix` (e.g. "/socket.io/")
+  bool prefix = false;  //
+  std::vector<boost::beast::http::verb> methods;  // allowing GET allows HEAD too
+  std::function<Reply(const Request&)> handle;
+};
+
+/// The server's routes, checked in insertion order. Built once before the server starts,
+/// then read-only (so safe to share between I/O threads).
+/// Extension point: /socket.io/ (prefix, Upgrade{kEio4/kEio3} by the EIO query parameter),
+/// /demo/ and /sdk/ (static files) are added here.
+class RouteTable {
+ public:
+  void add(Route route);
+  /// Finds the route for the request target's path: 404 when none, 405 (with Allow) when the
+  /// method is not one of the route's, 400 for an unparsable target; else the route's reply.
+  /// HEAD is answered as GET; the session strips the body (finalize()).
+  Reply dispatch(const Request& req) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+/// The endpoints of PROTOCOL.md §1 served today: /, /healthz, /readyz, /metrics, /ws.
+/// `accepting` tells /readyz whether stop_accepting() was called ("draining").
+RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting);
+
+/// A response with a body and content type; the caller finalizes it.
+Response make_response(boost::beast::http::status status, std::string_view content_type,
+                       std::string body);
+
+/// Adds the headers every response carries (Server, X-Content-Type-Options, Cache-Control
+/// no-store unless the route chose one), sets keep-alive and Content-Length, and drops the body
+/// of a HEAD response (`head`), keeping its Content-Length.
+void finalize(Response& res, std::string_view server_header, bool keep_alive, bool head);
+
+}  // namespace ws::net::detail

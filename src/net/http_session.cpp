@@ -1,0 +1,239 @@
+// HTTP session (plain or TLS): reads requests with size and time limits, answers them from the
+// route table, and hands WebSocket upgrades over to a WebSocket session.
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message_generator.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "net/detail/io_errors.hpp"
+#include "net/detail/sessions.hpp"
+
+namespace ws::net::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+using tcp = asio::ip::tcp;
+
+// How long a closing connection may keep sending before we stop reading (lingering close,
+// RFC 9112 §9.6): long enough for the peer to read our error response instead of a reset.
+constexpr std::chrono::seconds kLingerTimeout{1};
+constexpr std::size_t kLingerMaxBytes = 64 * 1024;
+
+bool is_http_parse_error(const error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_target).category();
+}
+
+std::string peer_ip_of(const tcp::socket& socket) {
+  error_code ec;
+  auto address = socket.remote_endpoint(ec).address();
+  if (ec) return "unknown";
+  // A dual-stack listener ("::") sees IPv4 clients as ::ffff:a.b.c.d; report a.b.c.d.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+/// One HTTP connection. Self-owned through shared_from_this() in its pending handlers; every
+/// member function runs on the socket's strand.
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+ public:
+  HttpSession(tcp::socket socket, std::shared_ptr<ServerState> state, std::string peer_ip)
+      : stream_(make_stream(std::move(socket), *state)),
+        state_(std::move(state)),
+        peer_ip_(std::move(peer_ip)) {}
+
+  void run() {
+    // The accepted socket lives on its own strand; start there (Beast's advanced server).
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&HttpSession::start, this->shared_from_this()));
+  }
+
+ private:
+  static Stream make_stream(tcp::socket socket, ServerState& state) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *state.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  std::chrono::milliseconds timeout() const { return state_->options.handshake_timeout; }
+
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(timeout());
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          beast::bind_front_handler(&HttpSession::on_handshake, this->shared_from_this()));
+    } else {
+      do_read();
+    }
+  }
+
+  void on_handshake(error_code ec) {
+    if (ec) {
+      spdlog::debug("TLS handshake with {} failed: {}", peer_ip_, ec.message());
+      return;
+    }
+    do_read();
+  }
+
+  void do_read() {
+    const auto& options = state_->options;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(
+        options.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    parser_->body_limit(options.max_body_bytes);
+    // Slow headers and idle keep-alive connections both end here (PROTOCOL.md §10).
+    lowest().expires_after(timeout());
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return do_shutdown(false);
+    if (ec == http::error::header_limit) {
+      return reply_error(http::status::request_header_fields_too_large, "headers too large");
+    }
+    if (ec == http::error::body_limit) {
+      return reply_error(http::status::payload_too_large, "body too large");
+    }
+    if (ec && is_http_parse_error(ec)) return reply_error(http::status::bad_request, "bad request");
+    if (ec == beast::error::timeout) {
+      spdlog::debug("closing HTTP connection from {}: no complete request in time", peer_ip_);
+      return;
+    }
+    if (ec) {
+      if (!is_benign(ec)) spdlog::debug("HTTP read from {} failed: {}", peer_ip_, ec.message());
+      return;
+    }
+
+    Request req = parser_->release();
+    Reply reply = state_->routes.dispatch(req);
+    if (auto* upgrade = std::get_if<Upgrade>(&reply)) {
+      return start_upgrade(std::move(req), upgrade->transport);
+    }
+    auto& res = std::get<Response>(reply);
+    res.version(req.version());
+    write(std::move(res), req.keep_alive(), req.method() == http::verb::head);
+  }
+
+  void start_upgrade(Request req, Transport transport) {
+    if (!beast::websocket::is_upgrade(req)) {
+      return reply_error(http::status::bad_request, "expected a WebSocket upgrade");
+    }
+    if (!state_->accepting.load()) {
+      spdlog::info("refused {} upgrade from {}: draining", to_string(transport), peer_ip_);
+      return reply_error(http::status::service_unavailable, "draining");
+    }
+    // The WebSocket stream has its own timeouts (stream_base::timeout).
+    lowest().expires_never();
+    run_ws_session(std::move(stream_), std::move(req), transport, state_, std::move(peer_ip_));
+  }
+
+  /// Answers a request we will not serve further (limits, bad syntax, draining) and closes.
+  void reply_error(http::status status, std::string_view text) {
+    write(make_response(status, "text/plain; charset=utf-8", std::string(text)), false, false);
+  }
+
+  void write(Response res, bool keep_alive, bool head) {
+    finalize(res, state_->server_header, keep_alive, head);
+    lowest().expires_after(timeout());
+    beast::async_write(
+        stream_, http::message_generator(std::move(res)),
+        beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this(), keep_alive));
+  }
+
+  void on_write(bool keep_alive, error_code ec, std::size_t) {
+    if (ec) {
+      if (!is_benign(ec)) spdlog::debug("HTTP write to {} failed: {}", peer_ip_, ec.message());
+      return;
+    }
+    if (!keep_alive) return do_shutdown(true);
+    do_read();
+  }
+
+  /// Ends the connection. `linger`: we close first, so read (and discard) what the peer still
+  /// sends for a moment, else unread bytes would turn our close into a reset that can destroy
+  /// the response we just wrote.
+  void do_shutdown(bool linger) {
+    if constexpr (kTls) {
+      lowest().expires_after(kLingerTimeout);
+      stream_.async_shutdown(
+          beast::bind_front_handler(&HttpSession::on_shutdown, this->shared_from_this()));
+    } else {
+      error_code ignored;
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      if (linger) {
+        lowest().expires_after(kLingerTimeout);
+        do_linger();
+      }
+    }
+  }
+
+  void do_linger() {
+    buffer_.clear();
+    lowest().async_read_some(
+        buffer_.prepare(4096),
+        beast::bind_front_handler(&HttpSession::on_linger, this->shared_from_this()));
+  }
+
+  void on_linger(error_code ec, std::size_t n) {
+    lingered_ += n;
+    if (!ec && lingered_ < kLingerMaxBytes) do_linger();
+  }
+
+  void on_shutdown(error_code ec) {
+    if (ec && !is_benign(ec)) spdlog::debug("TLS shutdown with {}: {}", peer_ip_, ec.message());
+  }
+
+  Stream stream_;
+  std::shared_ptr<ServerState> state_;
+  std::string peer_ip_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::size_t lingered_ = 0;
+};
+
+}  // namespace
+
+void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state) {
+  std::string peer_ip = peer_ip_of(socket);
+  if (state->tls) {
+    std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
+        std::move(socket), std::move(state), std::move(peer_ip))
+        ->run();
+  } else {
+    std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), std::move(state),
+                                                     std::move(peer_ip))
+        ->run();
+  }
+}
+
+}  // namespace ws::net::detail

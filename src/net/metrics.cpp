@@ -1,0 +1,171 @@
+// Metrics counters and their Prometheus text exposition (format version 0.0.4).
+#include "net/metrics.hpp"
+
+#include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace ws::net {
+namespace {
+
+constexpr Transport kAllTransports[] = {Transport::kNative, Transport::kEio4, Transport::kEio3};
+
+std::size_t index_of(Transport transport) {
+  return static_cast<std::size_t>(transport);
+}
+
+void bump(std::map<std::string, std::uint64_t, std::less<>>& counts, std::string_view key,
+          std::uint64_t n) {
+  auto it = counts.find(key);
+  if (it == counts.end()) it = counts.emplace(std::string(key), 0).first;
+  it->second += n;
+}
+
+// Label values escape backslash, double quote and line feed (exposition format 0.0.4).
+std::string escape_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    switch (c) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Metric names must match [a-zA-Z_:][a-zA-Z0-9_:]*.
+std::string sanitize_name(std::string_view name) {
+  std::string out(name.empty() ? "_" : name);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const char c = out[i];
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    const bool digit = c >= '0' && c <= '9';
+    if (!alpha && !(digit && i > 0)) out[i] = '_';
+  }
+  return out;
+}
+
+std::string format_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+template <class... Args>
+void append(std::string& out, fmt::format_string<Args...> format, Args&&... args) {
+  fmt::format_to(std::back_inserter(out), format, std::forward<Args>(args)...);
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  append(out, "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+void Metrics::connection_opened(Transport transport) {
+  ++open_[index_of(transport)];
+}
+void Metrics::connection_closed(Transport transport) {
+  --open_[index_of(transport)];
+}
+
+void Metrics::frame_in(Transport transport, std::string_view event) {
+  std::lock_guard lock(mu_);
+  bump(frames_in_[index_of(transport)], event, 1);
+}
+
+void Metrics::frame_out(Transport transport, std::string_view event, std::uint64_t n) {
+  std::lock_guard lock(mu_);
+  bump(frames_out_[index_of(transport)], event, n);
+}
+
+void Metrics::alert(std::string_view code) {
+  std::lock_guard lock(mu_);
+  bump(alerts_, code, 1);
+}
+
+void Metrics::auth_failure() {
+  ++auth_failures_;
+}
+void Metrics::pin_failure() {
+  ++pin_failures_;
+}
+
+void Metrics::observe_relay_latency(double seconds) {
+  if (std::isnan(seconds)) return;
+  if (seconds < 0) seconds = 0;
+  std::size_t i = 0;
+  while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
+  ++latency_counts_[i];
+  latency_sum_.fetch_add(seconds);
+}
+
+std::string Metrics::render(const std::vector<std::pair<std::string, double>>& gauges) const {
+  std::string out;
+  header(out, "workspaces_connections_open", "gauge", "Open client connections.");
+  for (Transport t : kAllTransports) {
+    append(out, "workspaces_connections_open{{transport=\"{}\"}} {}\n", to_string(t),
+           open_[index_of(t)].load());
+  }
+
+  {
+    std::lock_guard lock(mu_);
+    auto frames = [&](std::string_view name, std::string_view help,
+                      const std::array<Counts, kTransports>& counts) {
+      header(out, name, "counter", help);
+      for (Transport t : kAllTransports) {
+        for (const auto& [event, n] : counts[index_of(t)]) {
+          append(out, "{}{{transport=\"{}\",event=\"{}\"}} {}\n", name, to_string(t),
+                 escape_label(event), n);
+        }
+      }
+    };
+    frames("workspaces_frames_in_total", "Messages received from clients.", frames_in_);
+    frames("workspaces_frames_out_total", "Messages sent to clients.", frames_out_);
+
+    header(out, "workspaces_alerts_total", "counter", "Alerts sent to clients, by code.");
+    for (const auto& [code, n] : alerts_) {
+      append(out, "workspaces_alerts_total{{code=\"{}\"}} {}\n", escape_label(code), n);
+    }
+  }
+
+  header(out, "workspaces_auth_failures_total", "counter", "Rejected access or invite tokens.");
+  append(out, "workspaces_auth_failures_total {}\n", auth_failures_.load());
+  header(out, "workspaces_pin_failures_total", "counter", "Wrong workspace PINs.");
+  append(out, "workspaces_pin_failures_total {}\n", pin_failures_.load());
+
+  // _count is the +Inf bucket, so the histogram stays self-consistent even while observations
+  // land concurrently (_sum may lag by the observations in flight).
+  header(out, "workspaces_relay_latency_seconds", "histogram",
+         "Time from receiving a relayed message to queueing it for its target.");
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    cumulative += latency_counts_[i].load();
+    append(out, "workspaces_relay_latency_seconds_bucket{{le=\"{}\"}} {}\n",
+           format_value(kLatencyBuckets[i]), cumulative);
+  }
+  cumulative += latency_counts_.back().load();
+  append(out, "workspaces_relay_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
+  append(out, "workspaces_relay_latency_seconds_sum {}\n", format_value(latency_sum_.load()));
+  append(out, "workspaces_relay_latency_seconds_count {}\n", cumulative);
+
+  for (const auto& [name, value] : gauges) {
+    const std::string clean = sanitize_name(name);
+    header(out, clean, "gauge", "Reported by the application.");
+    append(out, "{} {}\n", clean, format_value(value));
+  }
+  return out;
+}
+
+}  // namespace ws::net

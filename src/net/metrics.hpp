@@ -1,0 +1,58 @@
+// Process-wide counters and the relay latency histogram, rendered as Prometheus text (0.0.4).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net/server.hpp"
+
+namespace ws::net {
+
+/// Counters for /metrics. Thread-safe: every method may be called from any thread. Owned by the
+/// app, which must keep it alive while sessions or the /metrics hook may use it.
+/// Label values (events, alert codes) should come from a fixed set: each distinct value is one
+/// time series kept for the life of the process.
+class Metrics {
+ public:
+  /// Upper bounds (seconds) of the relay latency histogram buckets; +Inf is implicit.
+  static constexpr std::array<double, 13> kLatencyBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+
+  void connection_opened(Transport transport);
+  void connection_closed(Transport transport);
+  void frame_in(Transport transport, std::string_view event);
+  void frame_out(Transport transport, std::string_view event, std::uint64_t n = 1);
+  void alert(std::string_view code);
+  void auth_failure();
+  void pin_failure();
+  void observe_relay_latency(double seconds);
+
+  /// Prometheus text exposition (version 0.0.4) of every metric, then one gauge per entry of
+  /// `gauges` (name, value); names are sanitised to [a-zA-Z0-9_:].
+  std::string render(const std::vector<std::pair<std::string, double>>& gauges) const;
+
+ private:
+  static constexpr std::size_t kTransports = 3;
+  using Counts = std::map<std::string, std::uint64_t, std::less<>>;
+
+  std::array<std::atomic<std::int64_t>, kTransports> open_{};
+  std::atomic<std::uint64_t> auth_failures_{0};
+  std::atomic<std::uint64_t> pin_failures_{0};
+  // Non-cumulative counts per bucket; the last one is (1, +Inf].
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_counts_{};
+  std::atomic<double> latency_sum_{0.0};
+
+  mutable std::mutex mu_;                      // guards frames_in_, frames_out_, alerts_
+  std::array<Counts, kTransports> frames_in_;  // per transport: event -> count
+  std::array<Counts, kTransports> frames_out_;
+  Counts alerts_;  // code -> count
+};
+
+}  // namespace ws::net

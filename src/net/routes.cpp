@@ -1,0 +1,148 @@
+// HTTP routing (PROTOCOL.md §1): the route table and the built-in endpoints.
+#include "net/detail/routes.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/url/parse.hpp>
+
+namespace ws::net::detail {
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
+constexpr std::string_view kTextHtml = "text/html; charset=utf-8";
+constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string allow_header(const std::vector<http::verb>& methods) {
+  std::string allow;
+  auto append = [&allow](std::string_view name) {
+    if (!allow.empty()) allow += ", ";
+    allow += name;
+  };
+  for (http::verb m : methods) {
+    append(http::to_string(m));
+    if (m == http::verb::get) append("HEAD");
+  }
+  return allow;
+}
+
+std::string index_page(std::string_view version) {
+  const std::string v = html_escape(version);
+  return "<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\">"
+         "<title>workspaces " +
+         v + "</title></head>\n<body>\n<h1>workspaces signaling server " + v +
+         " is running</h1>\n<p><a href=\"/demo/\">Open the demo</a></p>\n</body>\n</html>\n";
+}
+
+}  // namespace
+
+void RouteTable::add(Route route) {
+  routes_.push_back(std::move(route));
+}
+
+Reply RouteTable::dispatch(const Request& req) const {
+  // origin-form ("/ws?x=1") is what clients send; absolute-form is accepted too (RFC 9112 §3.2).
+  auto target = boost::urls::parse_uri_reference(req.target());
+  if (!target) return make_response(http::status::bad_request, kTextPlain, "bad request target");
+  const std::string_view path = target->encoded_path();
+
+  const http::verb method = req.method() == http::verb::head ? http::verb::get : req.method();
+  for (const Route& route : routes_) {
+    const bool match = route.prefix ? path.starts_with(route.path) : path == route.path;
+    if (!match) continue;
+    if (std::find(route.methods.begin(), route.methods.end(), method) != route.methods.end()) {
+      return route.handle(req);
+    }
+    Response res =
+        make_response(http::status::method_not_allowed, kTextPlain, "method not allowed");
+    res.set(http::field::allow, allow_header(route.methods));
+    return res;
+  }
+  return make_response(http::status::not_found, kTextPlain, "not found");
+}
+
+RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting) {
+  RouteTable table;
+  const std::vector<http::verb> get = {http::verb::get};
+
+  table.add({"/", false, get, [page = index_page(version)](const Request&) -> Reply {
+               return make_response(http::status::ok, kTextHtml, page);
+             }});
+  table.add({"/healthz", false, get, [](const Request&) -> Reply {
+               return make_response(http::status::ok, kTextPlain, "ok");
+             }});
+  table.add({"/readyz", false, get,
+             [ready = hooks.ready, accepting = std::move(accepting)](const Request&) -> Reply {
+               // PROTOCOL.md §4.3: 503 as soon as the drain starts.
+               if (!accepting()) {
+                 return make_response(http::status::service_unavailable, kTextPlain, "draining");
+               }
+               if (ready && !ready()) {
+                 return make_response(http::status::service_unavailable, kTextPlain, "not ready");
+               }
+               return make_response(http::status::ok, kTextPlain, "ready");
+             }});
+  table.add({"/metrics", false, get, [metrics = hooks.metrics](const Request&) -> Reply {
+               return make_response(http::status::ok, kPrometheusText,
+                                    metrics ? metrics() : std::string());
+             }});
+  table.add({"/ws", false, get, [](const Request& req) -> Reply {
+               if (boost::beast::websocket::is_upgrade(req)) return Upgrade{Transport::kNative};
+               // RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+               Response res = make_response(http::status::upgrade_required, kTextPlain,
+                                            "this endpoint speaks WebSocket only");
+               res.set(http::field::upgrade, "websocket");
+               return res;
+             }});
+  return table;
+}
+
+Response make_response(http::status status, std::string_view content_type, std::string body) {
+  Response res{status, 11};
+  res.set(http::field::content_type, content_type);
+  res.body() = std::move(body);
+  return res;
+}
+
+void finalize(Response& res, std::string_view server_header, bool keep_alive, bool head) {
+  res.set(http::field::server, server_header);
+  res.set("X-Content-Type-Options", "nosniff");
+  if (res.find(http::field::cache_control) == res.end()) {
+    res.set(http::field::cache_control, "no-store");
+  }
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  // RFC 9110 §9.3.2: HEAD gets GET's headers, Content-Length included, without the body.
+  if (head) res.body().clear();
+}
+
+}  // namespace ws::net::detail

@@ -1,0 +1,116 @@
+// The net layer's public face: the HTTP/WebSocket server and the interfaces the app plugs into it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "core/ids.hpp"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace ws::net {
+
+class Metrics;
+
+/// Wire protocol of a connection. Only kNative (/ws) is served for now; Socket.IO comes later.
+enum class Transport { kNative, kEio4, kEio3 };
+
+/// Metric/log label of a transport: "native", "eio4", "eio3".
+std::string_view to_string(Transport transport);
+
+/// One client connection as the app sees it. Thread-safe: every method may be called from any
+/// thread. A light handle: the app may keep it as long as it likes, even past the Server and the
+/// io_context; once the connection is closed, send() and close() do nothing.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual core::ConnId id() const = 0;
+  virtual Transport transport() const = 0;
+  /// Queue one text frame (already serialised). If the bytes queued but not yet written exceed
+  /// max_queue_bytes, the connection is dropped (slow reader), never buffering without bound.
+  virtual void send(std::shared_ptr<const std::string> frame) = 0;
+  /// Write everything already queued, then a WebSocket close frame with `code`/`reason`, then
+  /// shut down.
+  virtual void close(std::uint16_t code, std::string reason) = 0;
+};
+
+/// Implemented by the app. Called from I/O threads; per connection the calls are ordered:
+/// on_open, then on_text/on_binary..., then exactly one on_close.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void on_open(std::shared_ptr<Connection> conn, std::string peer_ip) = 0;
+  virtual void on_text(core::ConnId conn, std::string text) = 0;  // one whole message, valid UTF-8
+  virtual void on_binary(core::ConnId conn) = 0;  // a binary message (PROTOCOL.md §2: bad_request)
+  virtual void on_close(core::ConnId conn) = 0;
+};
+
+/// Listener and session settings. Value type, copied into the Server by open().
+struct ServerOptions {
+  std::string bind_address = "0.0.0.0";
+  std::uint16_t port = 9090;  // 0 = pick a free port
+  bool tls = false;
+  std::string tls_key_file, tls_cert_file, tls_ca_file;  // PEM; ca optional (chain)
+  std::size_t max_frame_bytes = 65536;
+  std::chrono::milliseconds ping_interval{25000}, ping_timeout{20000};
+  std::size_t max_queue_bytes = 1 << 20;
+  std::chrono::milliseconds handshake_timeout{5000};  // headers must arrive within this; idle
+                                                      // non-upgraded sockets closed
+  std::size_t max_header_bytes = 8192;
+  std::size_t max_body_bytes = 4096;
+  std::string version;  // shown on GET /
+  bool development = false;
+  /// Counts connections opened/closed per transport when set. Not owned; must outlive the
+  /// io_context's run.
+  Metrics* metrics = nullptr;
+};
+
+/// HTTP endpoints' hooks, provided by the app. Called from I/O threads, so they must be
+/// thread-safe.
+struct HttpHooks {
+  std::function<bool()> ready;  // GET /readyz: 200 "ready" when true, else 503 "draining"/"not
+                                // ready"
+  std::function<std::string()> metrics;  // GET /metrics body (Prometheus text, version 0.0.4
+                                         // content type)
+};
+
+/// Listener + sessions on one io_context. Built by open(); start() begins accepting.
+/// The methods may be called from any thread. `handler` (and `options.metrics`) must outlive
+/// every session, i.e. until the io_context has stopped running; destroy the Server after that.
+class Server {
+ public:
+  /// Binds and listens (and loads the TLS key/cert when options.tls). Every failure (bad
+  /// address, port in use, unreadable or invalid PEM file) is an error naming its cause.
+  static core::Result<std::unique_ptr<Server>> open(boost::asio::io_context& ioc,
+                                                    ServerOptions options,
+                                                    ConnectionHandler& handler, HttpHooks hooks);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::uint16_t port() const;  // the bound port (useful with port 0)
+  void start();
+  /// Stop accepting new TCP connections and refuse new WebSocket upgrades (HTTP 503); keeps
+  /// serving existing ones.
+  void stop_accepting();
+  /// Number of open WebSocket connections.
+  std::size_t connection_count() const;
+  /// Close every open WebSocket connection with `code` (e.g. 1012 at the end of the shutdown
+  /// drain).
+  void close_all(std::uint16_t code, std::string reason);
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ws::net

@@ -1,0 +1,353 @@
+// WebSocket session (plain or TLS): handshake, read loop to the ConnectionHandler, bounded write
+// queue, ping/pong liveness and orderly close (PROTOCOL.md §2, §7, §9).
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "net/detail/io_errors.hpp"
+#include "net/detail/sessions.hpp"
+#include "net/metrics.hpp"
+
+namespace ws::net::detail {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+
+// ConnIds are unique for the life of the process (core/ids.hpp); 0 is never used.
+std::atomic<std::uint64_t> next_conn_id{1};
+
+// RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the close code.
+constexpr std::size_t kMaxCloseReasonBytes = 123;
+
+// Cuts `reason` to what fits a close frame without splitting a UTF-8 sequence.
+std::string fit_close_reason(std::string reason) {
+  if (reason.size() <= kMaxCloseReasonBytes) return reason;
+  std::size_t n = kMaxCloseReasonBytes;
+  while (n > 0 && (static_cast<unsigned char>(reason[n]) & 0xC0) == 0x80) --n;
+  reason.resize(n);
+  return reason;
+}
+
+// Codes an endpoint may put on the wire (RFC 6455 §7.4): 1005, 1006 and 1015 are reserved for
+// reporting, and codes outside 1000-4999 are invalid. Anything else becomes 1011.
+std::uint16_t sendable_close_code(std::uint16_t code) {
+  const bool reserved = code == 1004 || code == 1005 || code == 1006 || code == 1015;
+  return (code < 1000 || code > 4999 || reserved) ? std::uint16_t{1011} : code;
+}
+
+/// What the app holds: a handle that reaches the session only while it lives, so the app may
+/// keep it past the session, the Server and even the io_context (calls become no-ops). Owning
+/// the session instead would let the app destroy a Beast stream after its io_context.
+template <class Session>
+class SessionHandle final : public Connection {
+ public:
+  SessionHandle(core::ConnId id, Transport transport, std::weak_ptr<Session> session)
+      : id_(id), transport_(transport), session_(std::move(session)) {}
+
+  core::ConnId id() const override { return id_; }
+  Transport transport() const override { return transport_; }
+  void send(std::shared_ptr<const std::string> frame) override {
+    if (auto session = session_.lock()) session->send(std::move(frame));
+  }
+  void close(std::uint16_t code, std::string reason) override {
+    if (auto session = session_.lock()) session->close(code, std::move(reason));
+  }
+
+ private:
+  const core::ConnId id_;
+  const Transport transport_;
+  const std::weak_ptr<Session> session_;
+};
+
+/// One WebSocket connection. Owned by its pending handlers only (the app holds a
+/// SessionHandle); everything runs on the connection's strand except send() and close(),
+/// which may be called from any thread and post to it.
+template <class Stream>
+class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
+ public:
+  WsSession(Stream stream, Transport transport, std::shared_ptr<ServerState> state,
+            std::string peer_ip)
+      : executor_(stream.get_executor()),
+        ws_(std::move(stream)),
+        id_{next_conn_id.fetch_add(1)},
+        transport_(transport),
+        state_(std::move(state)),
+        peer_ip_(std::move(peer_ip)),
+        timer_(executor_) {}
+
+  /// Connection::send(): any thread.
+  void send(std::shared_ptr<const std::string> frame) {
+    if (!frame) return;
+    // Counted here, on the caller's thread, so the bound holds however far the strand lags.
+    const std::size_t n = frame->size();
+    if (queued_bytes_.fetch_add(n) + n > state_->options.max_queue_bytes) {
+      queued_bytes_.fetch_sub(n);
+      if (!drop_posted_.exchange(true)) {
+        asio::post(executor_, [self = this->shared_from_this()] {
+          self->drop("slow reader: more than max_queue_bytes queued");
+        });
+      }
+      return;
+    }
+    asio::post(executor_, beast::bind_front_handler(&WsSession::on_send, this->shared_from_this(),
+                                                    std::move(frame)));
+  }
+
+  /// Connection::close(): any thread.
+  void close(std::uint16_t code, std::string reason) {
+    asio::post(executor_,
+               beast::bind_front_handler(&WsSession::on_close_request, this->shared_from_this(),
+                                         code, std::move(reason)));
+  }
+
+  /// Called on the strand by the HTTP session that read `req`.
+  void run(const Request& req) {
+    const ServerOptions& options = state_->options;
+    ws_.set_option(websocket::permessage_deflate{});  // all off: no compression
+    // Beast's timer bounds the opening and closing handshakes only; liveness is ours (below).
+    ws_.set_option(websocket::stream_base::timeout{options.handshake_timeout,
+                                                   websocket::stream_base::none(), false});
+    ws_.set_option(websocket::stream_base::decorator(
+        [server = state_->server_header](websocket::response_type& res) {
+          res.set(http::field::server, server);
+        }));
+    // Over the limit Beast fails the read with message_too_big and sends close 1009 itself.
+    ws_.read_message_max(options.max_frame_bytes);
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind != websocket::frame_type::close) note_activity();
+    });
+    ws_.async_accept(req,
+                     beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
+  }
+
+ private:
+  enum class Phase { kHandshake, kOpen, kClosing, kClosed };
+
+  void on_accept(error_code ec) {
+    if (ec) {
+      phase_ = Phase::kClosed;
+      spdlog::debug("WebSocket handshake with {} failed: {}", peer_ip_, ec.message());
+      return;
+    }
+    phase_ = Phase::kOpen;
+    handle_ = std::make_shared<SessionHandle<WsSession>>(id_, transport_, this->weak_from_this());
+    state_->registry.add(handle_);
+    if (Metrics* metrics = state_->options.metrics) metrics->connection_opened(transport_);
+    spdlog::info("conn {} open peer={} transport={}", id_.value, peer_ip_, to_string(transport_));
+    state_->handler.on_open(handle_, peer_ip_);
+    do_read();
+    if (state_->options.ping_interval.count() > 0) arm_timer(state_->options.ping_interval);
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_,
+                   beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec) return finish(ec);
+    note_activity();
+    // After close() the app has said its last word; late messages are not delivered.
+    if (phase_ == Phase::kOpen && !close_request_) {
+      if (ws_.got_text()) {
+        state_->handler.on_text(id_, beast::buffers_to_string(buffer_.data()));
+      } else {
+        state_->handler.on_binary(id_);
+      }
+    }
+    buffer_.consume(buffer_.size());
+    do_read();
+  }
+
+  // Write queue. Invariant: the queue is non-empty exactly while a write is in flight, and
+  // that write's buffer is the front element.
+  void on_send(std::shared_ptr<const std::string> frame) {
+    if (phase_ != Phase::kOpen || close_request_) {
+      queued_bytes_.fetch_sub(frame->size());
+      return;
+    }
+    queue_.push_back(std::move(frame));
+    if (queue_.size() == 1) do_write();
+  }
+
+  void do_write() {
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front()),
+                    beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    queued_bytes_.fetch_sub(queue_.front()->size());
+    queue_.pop_front();
+    if (ec || phase_ == Phase::kClosed) {
+      for (const auto& frame : queue_) queued_bytes_.fetch_sub(frame->size());
+      queue_.clear();
+      if (ec && !is_benign(ec)) drop("write failed: " + ec.message());
+      return;
+    }
+    if (!queue_.empty()) return do_write();
+    if (close_request_ && phase_ == Phase::kOpen) do_close();
+  }
+
+  void on_close_request(std::uint16_t code, std::string reason) {
+    if (phase_ != Phase::kOpen || close_request_) return;
+    close_request_ =
+        websocket::close_reason(static_cast<websocket::close_code>(sendable_close_code(code)),
+                                fit_close_reason(std::move(reason)));
+    // One bound for draining the queue and the close handshake (a peer that stopped reading
+    // would hold both up forever); it replaces the ping timer.
+    arm_timer(state_->options.handshake_timeout);
+    if (queue_.empty()) do_close();  // else on_write() closes once the queue is written
+  }
+
+  void do_close() {
+    phase_ = Phase::kClosing;
+    close_code_ = close_request_->code;
+    ws_.async_close(*close_request_,
+                    beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
+  }
+
+  void on_close(error_code ec) {
+    // The pending read completes too and finish()es the session.
+    if (ec && !is_benign(ec)) spdlog::debug("conn {} close: {}", id_.value, ec.message());
+  }
+
+  // Liveness (PROTOCOL.md §7, §9): every ping_interval a ping; when neither its pong nor any
+  // other frame arrives within ping_timeout, the peer is gone and the socket is closed without
+  // a close handshake. Each arm bumps the generation so a superseded wait does nothing.
+  void arm_timer(std::chrono::milliseconds after) {
+    timer_.expires_after(after);
+    timer_.async_wait(beast::bind_front_handler(&WsSession::on_timer, this->shared_from_this(),
+                                                ++timer_generation_));
+  }
+
+  void on_timer(std::uint64_t generation, error_code) {
+    if (generation != timer_generation_ || phase_ == Phase::kClosed) return;
+    if (close_request_) return drop("close did not complete within handshake_timeout");
+    if (awaiting_pong_) return drop("no pong within ping_timeout");
+    // A ping still unsent after a whole interval means our writes are stuck: the peer does
+    // not read.
+    if (ping_in_flight_) return drop("writes stalled for a ping interval");
+    awaiting_pong_ = true;
+    ping_in_flight_ = true;
+    ws_.async_ping({}, beast::bind_front_handler(&WsSession::on_ping, this->shared_from_this()));
+    arm_timer(state_->options.ping_timeout);
+  }
+
+  void on_ping(error_code ec) {
+    ping_in_flight_ = false;
+    if (ec && !is_benign(ec)) spdlog::debug("conn {} ping: {}", id_.value, ec.message());
+  }
+
+  void note_activity() {
+    if (!awaiting_pong_) return;
+    awaiting_pong_ = false;
+    if (phase_ == Phase::kOpen && !close_request_) arm_timer(state_->options.ping_interval);
+  }
+
+  /// Ends the connection at once, without a close handshake; the read loop then finish()es.
+  void drop(std::string cause) {
+    if (phase_ == Phase::kClosed) return;
+    if (close_cause_.empty()) close_cause_ = std::move(cause);
+    beast::get_lowest_layer(ws_).close();
+  }
+
+  /// The read loop ended: the one place that reports on_close, exactly once.
+  void finish(error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    ++timer_generation_;
+    timer_.cancel();
+    beast::get_lowest_layer(ws_).close();  // aborts a stuck write; on_write() frees the queue
+
+    std::uint16_t code = close_code_;  // ours, when we started the close
+    if (code == 0) {
+      if (ec == websocket::error::closed) {
+        code = ws_.reason().code;  // the peer's; an empty close frame reports 1005
+        if (code == websocket::close_code::none) code = websocket::close_code::no_status;
+      } else if (ec == websocket::error::message_too_big) {
+        code = websocket::close_code::too_big;  // sent by Beast
+      } else if (ec == websocket::error::bad_frame_payload) {
+        code = websocket::close_code::bad_payload;  // invalid UTF-8, sent by Beast
+      } else {
+        code = websocket::close_code::abnormal;  // 1006: no close frame
+      }
+    }
+    std::string cause = !close_cause_.empty()            ? close_cause_
+                        : ec == websocket::error::closed ? std::string("closed")
+                                                         : ec.message();
+
+    state_->registry.remove(id_);
+    if (Metrics* metrics = state_->options.metrics) metrics->connection_closed(transport_);
+    spdlog::info("conn {} closed peer={} transport={} code={} ({})", id_.value, peer_ip_,
+                 to_string(transport_), code, cause);
+    state_->handler.on_close(id_);
+  }
+
+  const asio::any_io_executor executor_;  // the connection's strand
+  websocket::stream<Stream> ws_;
+  const core::ConnId id_;
+  const Transport transport_;
+  const std::shared_ptr<ServerState> state_;
+  const std::string peer_ip_;
+
+  // Strand only:
+  Phase phase_ = Phase::kHandshake;
+  std::shared_ptr<Connection> handle_;  // given to the app and the registry once open
+  beast::flat_buffer buffer_;
+  std::deque<std::shared_ptr<const std::string>> queue_;
+  std::optional<websocket::close_reason> close_request_;
+  std::uint16_t close_code_ = 0;
+  std::string close_cause_;
+  asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  bool awaiting_pong_ = false;
+  bool ping_in_flight_ = false;
+
+  // Any thread:
+  std::atomic<std::size_t> queued_bytes_{0};  // passed to send(), not yet written or discarded
+  std::atomic<bool> drop_posted_{false};
+};
+
+template <class Stream>
+void start(Stream stream, const Request& req, Transport transport,
+           std::shared_ptr<ServerState> state, std::string peer_ip) {
+  std::make_shared<WsSession<Stream>>(std::move(stream), transport, std::move(state),
+                                      std::move(peer_ip))
+      ->run(req);
+}
+
+}  // namespace
+
+void run_ws_session(beast::tcp_stream stream, Request req, Transport transport,
+                    std::shared_ptr<ServerState> state, std::string peer_ip) {
+  start(std::move(stream), req, transport, std::move(state), std::move(peer_ip));
+}
+
+void run_ws_session(beast::ssl_stream<beast::tcp_stream> stream, Request req, Transport transport,
+                    std::shared_ptr<ServerState> state, std::string peer_ip) {
+  start(std::move(stream), req, transport, std::move(state), std::move(peer_ip));
+}
+
+}  // namespace ws::net::detail

@@ -1,0 +1,354 @@
+// WebSocket sessions over real sockets: echo, close codes, liveness, back-pressure, shutdown.
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "net/metrics.hpp"
+#include "net/net_test_support.hpp"
+
+namespace ws::net::test {
+namespace {
+
+const std::string kUpgradeRequest =
+    "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+TEST(WebSocket, EchoesTextAndReportsOpenTextClose) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  EXPECT_EQ(client.handshake_response()[http::field::server], "workspaces/1.2.3-test");
+  ASSERT_FALSE(client.write("hello"));
+  auto r = client.read();
+  ASSERT_FALSE(r.ec) << r.ec.message();
+  EXPECT_EQ(r.data, "hello");
+  EXPECT_TRUE(r.text);
+  ASSERT_FALSE(client.close());
+  ASSERT_TRUE(h.handler().wait_closes(1));
+
+  const auto conn = h.handler().last_connection();
+  const std::string id = std::to_string(conn->id().value);
+  EXPECT_EQ(h.handler().events(),
+            (std::vector<std::string>{"open " + id, "text " + id, "close " + id}));
+  EXPECT_EQ(h.handler().peer_ips(), std::vector<std::string>{"127.0.0.1"});
+  EXPECT_EQ(conn->transport(), Transport::kNative);
+  EXPECT_TRUE(h.wait_connection_count(0));
+}
+
+TEST(WebSocket, ConnIdsAreDistinctAndIncreasing) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient a, b;
+  ASSERT_FALSE(a.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  const auto first = h.handler().last_connection()->id();
+  ASSERT_FALSE(b.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(2));
+  const auto second = h.handler().last_connection()->id();
+  EXPECT_GE(first.value, 1u);
+  EXPECT_GT(second.value, first.value);
+  EXPECT_EQ(h.server().connection_count(), 2u);
+}
+
+TEST(WebSocket, CompressionIsNotNegotiated) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  websocket::permessage_deflate offer;
+  offer.client_enable = true;
+  client.stream().set_option(offer);
+  ASSERT_FALSE(client.connect(h.port()));
+  EXPECT_EQ(client.handshake_response().count(http::field::sec_websocket_extensions), 0u);
+}
+
+TEST(WebSocket, BinaryMessageGoesToOnBinaryAndTheConnectionStays) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write("\x01\x02", true));
+  ASSERT_TRUE(h.handler().wait([](const RecordingHandler& r) { return r.binaries_ == 1; }));
+  ASSERT_FALSE(client.write("after"));
+  EXPECT_EQ(client.read().data, "after");
+  EXPECT_EQ(h.handler().closes(), 0);
+}
+
+TEST(WebSocket, MessageAtTheLimitPassesOneOverClosesWith1009) {
+  ServerOptions options = test_options();
+  options.max_frame_bytes = 1024;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write(std::string(1024, 'a')));
+  EXPECT_EQ(client.read().data.size(), 1024u);
+
+  ASSERT_FALSE(client.write(std::string(1025, 'a')));
+  auto r = client.read();
+  EXPECT_EQ(r.ec, websocket::error::closed) << r.ec.message();
+  EXPECT_EQ(client.reason().code, websocket::close_code::too_big);
+  EXPECT_TRUE(h.handler().wait_closes(1));
+}
+
+TEST(WebSocket, InvalidUtf8ClosesWith1007) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write("ok \xff\xfe"));  // Beast does not validate what it sends
+  auto r = client.read();
+  EXPECT_EQ(r.ec, websocket::error::closed) << r.ec.message();
+  EXPECT_EQ(client.reason().code, websocket::close_code::bad_payload);
+  EXPECT_TRUE(h.handler().wait_closes(1));
+  EXPECT_TRUE(h.handler().texts().empty());
+}
+
+TEST(WebSocket, CloseArrivesAfterPreviouslyQueuedFrames) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  h.handler().on_text_hook = [](Connection& conn, const std::string&) {
+    conn.send(frame("kicked-event"));
+    conn.close(4003, "kicked");
+    conn.send(frame("after close: never sent"));
+  };
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write("kick me"));
+  auto first = client.read();
+  ASSERT_FALSE(first.ec) << first.ec.message();
+  EXPECT_EQ(first.data, "kicked-event");
+  auto second = client.read();
+  EXPECT_EQ(second.ec, websocket::error::closed) << second.ec.message();
+  EXPECT_EQ(client.reason().code, 4003);
+  EXPECT_EQ(client.reason().reason, "kicked");
+  EXPECT_TRUE(h.handler().wait_closes(1));
+  EXPECT_TRUE(h.wait_connection_count(0));
+}
+
+TEST(WebSocket, UnsendableCloseCodeBecomes1011AndLongReasonIsCut) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  h.handler().on_text_hook = [](Connection& conn, const std::string&) {
+    conn.close(1006, std::string(200, 'r'));  // 1006 must never be sent (RFC 6455 §7.4.1)
+  };
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write("close me"));
+  auto r = client.read();
+  EXPECT_EQ(r.ec, websocket::error::closed) << r.ec.message();
+  EXPECT_EQ(client.reason().code, websocket::close_code::internal_error);
+  EXPECT_EQ(client.reason().reason.size(), 123u);
+}
+
+TEST(WebSocket, ClientThatAnswersPingsStaysConnected) {
+  ServerOptions options = test_options();
+  options.ping_interval = 100ms;
+  options.ping_timeout = 100ms;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  std::atomic<int> pings{0};
+  client.stream().control_callback([&pings](websocket::frame_type kind, beast::string_view) {
+    if (kind == websocket::frame_type::ping) ++pings;
+  });
+  ASSERT_FALSE(client.connect(h.port()));
+
+  // Keep a read pending (Beast answers pings while reading) for several ping periods.
+  beast::flat_buffer buffer;
+  std::optional<error_code> read_result;
+  client.stream().async_read(buffer, [&](error_code ec, std::size_t) { read_result = ec; });
+  auto& ioc = client.io().ioc;
+  ioc.restart();
+  ioc.run_for(700ms);
+  EXPECT_FALSE(read_result.has_value()) << "server closed: " << read_result->message();
+  EXPECT_GE(pings.load(), 3);
+  EXPECT_EQ(h.handler().closes(), 0);
+
+  // Still usable: an echo completes the pending read.
+  const std::string text = "still here";
+  client.stream().async_write(asio::buffer(text), [](error_code, std::size_t) {});
+  const auto deadline = Clock::now() + kIo;
+  while (!read_result && ioc.run_one_until(deadline) > 0) {
+  }
+  ASSERT_TRUE(read_result.has_value());
+  EXPECT_FALSE(*read_result);
+  EXPECT_EQ(beast::buffers_to_string(buffer.data()), text);
+}
+
+TEST(WebSocket, PeerThatNeverAnswersPingsIsDropped) {
+  ServerOptions options = test_options();
+  options.ping_interval = 200ms;
+  options.ping_timeout = 200ms;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  RawClient raw;  // performs the handshake by hand and never sends a pong
+  ASSERT_FALSE(raw.connect(h.port()));
+  ASSERT_FALSE(raw.write(kUpgradeRequest));
+  std::string data;
+  while (data.find("\r\n\r\n") == std::string::npos) {
+    ASSERT_FALSE(raw.read_some(data)) << data;
+  }
+  const auto opened = Clock::now();
+  ASSERT_TRUE(data.starts_with("HTTP/1.1 101")) << data;
+  std::string frames = data.substr(data.find("\r\n\r\n") + 4);
+
+  const auto ec = raw.read_until_closed(frames, 200ms + 200ms + 2s);
+  const auto elapsed = since(opened);
+  EXPECT_TRUE(is_closed(ec)) << ec.message();
+  ASSERT_GE(frames.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(frames[0]), 0x89);  // FIN + ping
+  EXPECT_EQ(static_cast<unsigned char>(frames[1]), 0x00);  // unmasked, empty payload
+  EXPECT_GE(elapsed, 350ms);
+  EXPECT_LE(elapsed, 400ms + 1s);
+  EXPECT_TRUE(h.handler().wait_closes(1));
+  EXPECT_TRUE(h.wait_connection_count(0));
+}
+
+TEST(WebSocket, SlowReaderOverTheQueueLimitIsDropped) {
+  ServerOptions options = test_options();
+  options.max_queue_bytes = 256 * 1024;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  WsClient client;  // connects, then never reads
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  auto conn = h.handler().last_connection();
+
+  // Paced sends: the socket buffers fill first, then the queue grows past the limit.
+  const auto payload = frame(std::string(64 * 1024, 'x'));
+  std::size_t sent = 0;
+  const auto deadline = Clock::now() + 10s;
+  while (h.handler().closes() == 0 && Clock::now() < deadline) {
+    conn->send(payload);
+    sent += payload->size();
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(h.handler().closes(), 1) << "sent " << sent << " bytes without a drop";
+  EXPECT_GT(sent, options.max_queue_bytes);
+  EXPECT_TRUE(h.wait_connection_count(0));
+  conn->send(payload);  // harmless after the close
+  conn->close(1000, "late");
+}
+
+TEST(WebSocket, CloseToAPeerThatStoppedReadingIsBoundedByHandshakeTimeout) {
+  ServerOptions options = test_options();
+  options.handshake_timeout = 300ms;
+  options.max_queue_bytes = 64u << 20;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  WsClient client;  // never reads: the queue cannot drain, so the close frame cannot go out
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  auto conn = h.handler().last_connection();
+  const auto payload = frame(std::string(64 * 1024, 'x'));
+  for (int i = 0; i < 512; ++i) conn->send(payload);  // 32 MiB: more than socket buffers hold
+  const auto start = Clock::now();
+  conn->close(4003, "kicked");
+  ASSERT_TRUE(h.handler().wait_closes(1));
+  EXPECT_GE(since(start), 250ms);
+  EXPECT_LE(since(start), 300ms + 1s);
+}
+
+TEST(WebSocket, BurstWithinTheQueueLimitIsDeliveredInOrder) {
+  ServerOptions options = test_options();
+  options.max_queue_bytes = 64 * 1024;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  h.handler().on_text_hook = [](Connection& conn, const std::string&) {
+    for (int i = 0; i < 30; ++i) conn.send(frame(std::to_string(i) + std::string(2000, '.')));
+  };
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write("burst"));
+  for (int i = 0; i < 30; ++i) {
+    auto r = client.read();
+    ASSERT_FALSE(r.ec) << i << ": " << r.ec.message();
+    EXPECT_TRUE(r.data.starts_with(std::to_string(i) + ".")) << i;
+  }
+  EXPECT_EQ(h.handler().closes(), 0);
+}
+
+TEST(WebSocket, CloseAllClosesEveryConnectionWithTheCode) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient a, b;
+  ASSERT_FALSE(a.connect(h.port()));
+  ASSERT_FALSE(b.connect(h.port()));
+  ASSERT_TRUE(h.wait_connection_count(2));
+  h.server().close_all(1012, "service restart");
+  for (WsClient* c : {&a, &b}) {
+    auto r = c->read();
+    EXPECT_EQ(r.ec, websocket::error::closed) << r.ec.message();
+    EXPECT_EQ(c->reason().code, websocket::close_code::service_restart);
+  }
+  EXPECT_TRUE(h.handler().wait_closes(2));
+  EXPECT_TRUE(h.wait_connection_count(0));
+}
+
+TEST(WebSocket, StopAcceptingKeepsServingOpenConnections) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  h.server().stop_accepting();
+  ASSERT_FALSE(client.write("still served"));
+  EXPECT_EQ(client.read().data, "still served");
+}
+
+TEST(WebSocket, AbruptDisconnectReportsOnCloseExactlyOnce) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  auto conn = h.handler().last_connection();
+  client.lowest().close();  // no close frame
+  ASSERT_TRUE(h.handler().wait_closes(1));
+  conn->send(frame("to nobody"));
+  conn->close(1000, "again");
+  EXPECT_TRUE(h.wait_connection_count(0));
+  EXPECT_EQ(h.handler().closes(), 1);
+}
+
+TEST(WebSocket, MetricsCountOpenConnections) {
+  Metrics metrics;
+  ServerOptions options = test_options();
+  options.metrics = &metrics;
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  const std::string open_one = "workspaces_connections_open{transport=\"native\"} 1\n";
+  const std::string open_none = "workspaces_connections_open{transport=\"native\"} 0\n";
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  EXPECT_NE(metrics.render({}).find(open_one), std::string::npos);
+  ASSERT_FALSE(client.close());
+  ASSERT_TRUE(h.handler().wait_closes(1));
+  EXPECT_NE(metrics.render({}).find(open_none), std::string::npos);
+}
+
+TEST(WebSocket, SendFromManyThreadsIsSafe) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  auto conn = h.handler().last_connection();
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([conn, t] {
+      for (int i = 0; i < 25; ++i) conn->send(frame("t" + std::to_string(t)));
+    });
+  }
+  for (auto& s : senders) s.join();
+  for (int i = 0; i < 100; ++i) {
+    auto r = client.read();
+    ASSERT_FALSE(r.ec) << i << ": " << r.ec.message();
+  }
+}
+
+}  // namespace
+}  // namespace ws::net::test
