@@ -11,13 +11,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "app/logging.hpp"
 #include "app/runtime.hpp"
 #include "auth/jwt.hpp"
 #include "auth/pin.hpp"
 #include "auth/random.hpp"
 #include "core/engine.hpp"
 #include "ice/ice_provider.hpp"
+#include "net/log.hpp"
 #include "net/metrics.hpp"
 #include "net/server.hpp"
 #include "store/memory_store.hpp"
@@ -30,10 +30,14 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(config::LogLevel l) {
   switch (l) {
-    case config::LogLevel::kDebug: return spdlog::level::debug;
-    case config::LogLevel::kInfo: return spdlog::level::info;
-    case config::LogLevel::kWarn: return spdlog::level::warn;
-    case config::LogLevel::kError: return spdlog::level::err;
+    case config::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case config::LogLevel::kInfo:
+      return spdlog::level::info;
+    case config::LogLevel::kWarn:
+      return spdlog::level::warn;
+    case config::LogLevel::kError:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -78,8 +82,10 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
 /// PROTOCOL.md §6 order, as far as this build goes: development -> Google STUN; a static
 /// `ice_servers` list; else Google STUN (warned about by config::check).
 std::unique_ptr<ice::IceProvider> make_ice(const config::Config& c) {
-  if (c.development) return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
-  if (!c.ice_servers.empty()) return std::make_unique<ice::StaticIceProvider>("static", c.ice_servers);
+  if (c.development)
+    return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
+  if (!c.ice_servers.empty())
+    return std::make_unique<ice::StaticIceProvider>("static", c.ice_servers);
   return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
 }
 
@@ -90,8 +96,13 @@ class Drain {
  public:
   Drain(asio::io_context& ioc, net::Server& server, Runtime& runtime, std::atomic<bool>& ready,
         std::chrono::seconds drain)
-      : ioc_(ioc), server_(server), runtime_(runtime), ready_(ready), drain_(drain),
-        signals_(ioc, SIGTERM, SIGINT), timer_(ioc) {
+      : ioc_(ioc),
+        server_(server),
+        runtime_(runtime),
+        ready_(ready),
+        drain_(drain),
+        signals_(ioc, SIGTERM, SIGINT),
+        timer_(ioc) {
     wait_signal();
   }
 
@@ -100,7 +111,8 @@ class Drain {
     signals_.async_wait([this](boost::system::error_code ec, int sig) {
       if (ec) return;
       if (draining_) {
-        log_event(spdlog::level::warn, "server.drain_skipped", {{"signal", std::to_string(sig)}});
+        net::log_event(spdlog::level::warn, "server.drain_skipped",
+                       {{"signal", std::to_string(sig)}});
         deadline_ = std::chrono::steady_clock::now();
       } else {
         start(sig);
@@ -114,10 +126,10 @@ class Drain {
     ready_ = false;
     server_.stop_accepting();
     const int retry = static_cast<int>(std::max<std::int64_t>(1, (drain_.count() + 1) / 2));
-    log_event(spdlog::level::info, "server.shutdown",
-              {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
-               {"drain_seconds", std::to_string(drain_.count())},
-               {"connections", std::to_string(server_.connection_count())}});
+    net::log_event(spdlog::level::info, "server.shutdown",
+                   {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                    {"drain_seconds", std::to_string(drain_.count())},
+                    {"connections", std::to_string(server_.connection_count())}});
     runtime_.start_shutdown(retry);
     deadline_ = std::chrono::steady_clock::now() + drain_;
     poll();
@@ -130,13 +142,13 @@ class Drain {
       auto now = std::chrono::steady_clock::now();
       if (!closed_ && (server_.connection_count() == 0 || now >= deadline_)) {
         closed_ = true;
-        log_event(spdlog::level::info, "server.closing",
-                  {{"connections", std::to_string(server_.connection_count())}});
+        net::log_event(spdlog::level::info, "server.closing",
+                       {{"connections", std::to_string(server_.connection_count())}});
         server_.close_all(1012, "server restart");
         deadline_ = now + std::chrono::seconds(2);  // bound on close handshakes
       }
       if (closed_ && (server_.connection_count() == 0 || now >= deadline_)) {
-        log_event(spdlog::level::info, "server.stopped");
+        net::log_event(spdlog::level::info, "server.stopped");
         ioc_.stop();
         return;
       }
@@ -159,18 +171,18 @@ class Drain {
 }  // namespace
 
 int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
-  init_logging(cfg.log_format == config::LogFormat::kJson, to_spdlog(cfg.log_level));
-  for (const auto& w : warnings) log_message(spdlog::level::warn, w);
-  if (cfg.development) log_message(spdlog::level::debug, config::describe(cfg));
+  net::init_logging(cfg.log_format == config::LogFormat::kJson, to_spdlog(cfg.log_level));
+  for (const auto& w : warnings) net::log_message(spdlog::level::warn, w);
+  if (cfg.development) net::log_message(spdlog::level::debug, config::describe(cfg));
 
   auth::JwtCodec tokens(cfg.magick_token);
   auth::PinHasher pins(cfg.salt_string);
   auth::CsprngRandom random;
   core::Engine engine(engine_options(cfg), tokens, random);
   if (!cfg.json_storage_file.empty()) {
-    log_message(spdlog::level::warn,
-                "json_storage_file is set, but this build keeps state in memory only: "
-                "workspaces will not survive a restart");
+    net::log_message(spdlog::level::warn,
+                     "json_storage_file is set, but this build keeps state in memory only: "
+                     "workspaces will not survive a restart");
   }
   store::MemoryStore store;
   auto ice = make_ice(cfg);
@@ -180,7 +192,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   Runtime runtime(ioc, RuntimeParts{engine, store, *ice, pins, metrics, cfg.development});
   auto snapshot = store.load();
   if (!snapshot) {
-    log_message(spdlog::level::err, "cannot load state: " + snapshot.error().message);
+    net::log_message(spdlog::level::err, "cannot load state: " + snapshot.error().message);
     return 1;
   }
   runtime.restore(*snapshot);
@@ -197,19 +209,20 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   };
   auto server = net::Server::open(ioc, server_options(cfg, metrics), runtime, hooks);
   if (!server) {
-    log_message(spdlog::level::err, "cannot start: " + server.error().message);
+    net::log_message(spdlog::level::err, "cannot start: " + server.error().message);
     return 1;
   }
   Drain drain(ioc, **server, runtime, ready, std::chrono::seconds(cfg.shutdown_drain_seconds));
   (*server)->start();
 
   const std::string scheme = cfg.enable_https ? "https" : "http";
-  log_message(spdlog::level::info, fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})",
-                                               WS_VERSION, cfg.development ? "development" : "production",
-                                               cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->name(),
-                                               store.name()));
-  log_message(spdlog::level::info, fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address,
-                                               (*server)->port()));
+  net::log_message(
+      spdlog::level::info,
+      fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})", WS_VERSION,
+                  cfg.development ? "development" : "production",
+                  cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->name(), store.name()));
+  net::log_message(spdlog::level::info, fmt::format("listening on {}://{}:{}", scheme,
+                                                    cfg.bind_address, (*server)->port()));
 
   const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;

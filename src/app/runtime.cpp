@@ -13,9 +13,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "app/logging.hpp"
 #include "auth/pin.hpp"
 #include "ice/ice_provider.hpp"
+#include "net/log.hpp"
 #include "net/metrics.hpp"
 #include "proto/names.hpp"
 #include "proto/parse.hpp"
@@ -39,15 +39,19 @@ core::TimePoint wall_now() {
 }
 
 bool is_relay(const core::Request& r) {
-  return r.event == core::ClientEvent::kIceCandidate || r.event == core::ClientEvent::kNegotiation ||
-         r.event == core::ClientEvent::kRing || r.event == core::ClientEvent::kAnswer;
+  return r.event == core::ClientEvent::kIceCandidate ||
+         r.event == core::ClientEvent::kNegotiation || r.event == core::ClientEvent::kRing ||
+         r.event == core::ClientEvent::kAnswer;
 }
 
 spdlog::level::level_enum to_spdlog(core::LogLevel l) {
   switch (l) {
-    case core::LogLevel::kDebug: return spdlog::level::debug;
-    case core::LogLevel::kInfo: return spdlog::level::info;
-    case core::LogLevel::kWarn: return spdlog::level::warn;
+    case core::LogLevel::kDebug:
+      return spdlog::level::debug;
+    case core::LogLevel::kInfo:
+      return spdlog::level::info;
+    case core::LogLevel::kWarn:
+      return spdlog::level::warn;
   }
   return spdlog::level::info;
 }
@@ -115,13 +119,16 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
         core::Effect& e = b.effects[b.next++];
         if (auto* p = std::get_if<core::Persist>(&e)) {
           waiting_for_store = true;
-          parts.store.apply(std::move(p->change), [self = shared_from_this()](core::Result<void> r) {
-            asio::post(self->strand, [self, r = std::move(r)] {
-              if (!r) log_event(spdlog::level::err, "store.write_failed", {{"error", r.error().message}});
-              self->waiting_for_store = false;
-              self->pump();
-            });
-          });
+          parts.store.apply(std::move(p->change),
+                            [self = shared_from_this()](core::Result<void> r) {
+                              asio::post(self->strand, [self, r = std::move(r)] {
+                                if (!r)
+                                  net::log_event(spdlog::level::err, "store.write_failed",
+                                                 {{"error", r.error().message}});
+                                self->waiting_for_store = false;
+                                self->pump();
+                              });
+                            });
           break;
         }
         carry_out(e);
@@ -142,8 +149,10 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
     if (c == "pin_invalid") parts.metrics.pin_failure();
   }
 
-  static std::shared_ptr<const std::string> frame_for(net::Transport t, const core::ServerMessage& m) {
-    if (t == net::Transport::kNative) return std::make_shared<const std::string>(proto::serialize(m));
+  static std::shared_ptr<const std::string> frame_for(net::Transport t,
+                                                      const core::ServerMessage& m) {
+    if (t == net::Transport::kNative)
+      return std::make_shared<const std::string>(proto::serialize(m));
     return std::make_shared<const std::string>(proto::serialize_socketio(m, !m.re.is_null()));
   }
 
@@ -176,17 +185,19 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
             },
             [&](core::Close& c) {
               auto it = conns.find(c.conn);
-              if (it != conns.end()) it->second->close(static_cast<std::uint16_t>(c.code), c.reason);
+              if (it != conns.end())
+                it->second->close(static_cast<std::uint16_t>(c.code), c.reason);
             },
             [&](core::Persist&) {},  // handled in pump()
             [&](core::ArmTimer& a) {
               auto timer = std::make_unique<asio::steady_timer>(strand);
               timer->expires_after(std::max(std::chrono::milliseconds(0), a.at - wall_now()));
-              timer->async_wait([self = shared_from_this(), id = a.id](boost::system::error_code ec) {
-                if (ec) return;
-                self->timers.erase(id);
-                self->handle(core::TimerFired{id});
-              });
+              timer->async_wait(
+                  [self = shared_from_this(), id = a.id](boost::system::error_code ec) {
+                    if (ec) return;
+                    self->timers.erase(id);
+                    self->handle(core::TimerFired{id});
+                  });
               timers[a.id] = std::move(timer);
             },
             [&](core::CancelTimer& c) {
@@ -219,7 +230,7 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
                 });
               });
             },
-            [&](core::Log& l) { log_event(to_spdlog(l.level), l.event, l.fields); },
+            [&](core::Log& l) { net::log_event(to_spdlog(l.level), l.event, l.fields); },
         },
         effect);
   }
@@ -258,8 +269,9 @@ void Runtime::on_text(ConnId conn, std::string text) {
     if (it == self->conns.end()) return;
     self->parts.metrics.frame_in(it->second->transport(), req.event ? req.event_name : "invalid");
     if (self->parts.development) {
-      log_event(spdlog::level::debug, "request",
-                {{"conn", std::to_string(conn.value)}, {"event", req.event ? req.event_name : "invalid"}});
+      net::log_event(spdlog::level::debug, "request",
+                     {{"conn", std::to_string(conn.value)},
+                      {"event", req.event ? req.event_name : "invalid"}});
     }
     const bool relay = is_relay(req);
     self->handle(core::Received{conn, std::move(req)});
@@ -272,7 +284,8 @@ void Runtime::on_text(ConnId conn, std::string text) {
 
 void Runtime::on_binary(ConnId conn) {
   core::Request req;
-  req.frame_error = core::Error{core::ErrorCode::kBadRequest, "binary frames are not supported: send JSON text", "", 0};
+  req.frame_error = core::Error{core::ErrorCode::kBadRequest,
+                                "binary frames are not supported: send JSON text", "", 0};
   asio::post(impl_->strand, [self = impl_, conn, req = std::move(req)]() mutable {
     self->handle(core::Received{conn, std::move(req)});
   });
@@ -286,9 +299,8 @@ void Runtime::on_close(ConnId conn) {
 }
 
 void Runtime::start_shutdown(int retry_after_s) {
-  asio::post(impl_->strand, [self = impl_, retry_after_s] {
-    self->handle(core::ShutdownStarted{retry_after_s});
-  });
+  asio::post(impl_->strand,
+             [self = impl_, retry_after_s] { self->handle(core::ShutdownStarted{retry_after_s}); });
 }
 
 core::EngineStats Runtime::stats() const {

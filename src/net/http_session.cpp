@@ -25,6 +25,7 @@
 
 #include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
+#include "net/log.hpp"
 
 namespace ws::net::detail {
 namespace {
@@ -98,7 +99,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void on_handshake(error_code ec) {
     if (ec) {
-      spdlog::debug("TLS handshake with {} failed: {}", peer_ip_, ec.message());
+      log_event(spdlog::level::debug, "tls.handshake_failed",
+                {{"peer", peer_ip_}, {"error", ec.message()}});
       return;
     }
     do_read();
@@ -126,11 +128,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     if (ec && is_http_parse_error(ec)) return reply_error(http::status::bad_request, "bad request");
     if (ec == beast::error::timeout) {
-      spdlog::debug("closing HTTP connection from {}: no complete request in time", peer_ip_);
+      log_event(spdlog::level::debug, "http.timeout", {{"peer", peer_ip_}});
       return;
     }
     if (ec) {
-      if (!is_benign(ec)) spdlog::debug("HTTP read from {} failed: {}", peer_ip_, ec.message());
+      if (!is_benign(ec))
+        log_event(spdlog::level::debug, "http.read_failed",
+                  {{"peer", peer_ip_}, {"error", ec.message()}});
       return;
     }
 
@@ -149,7 +153,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return reply_error(http::status::bad_request, "expected a WebSocket upgrade");
     }
     if (!state_->accepting.load()) {
-      spdlog::info("refused {} upgrade from {}: draining", to_string(transport), peer_ip_);
+      log_event(spdlog::level::info, "connection.refused",
+                {{"peer", peer_ip_},
+                 {"transport", std::string(to_string(transport))},
+                 {"reason", "draining"}});
       return reply_error(http::status::service_unavailable, "draining");
     }
     // The WebSocket stream has its own timeouts (stream_base::timeout).
@@ -172,7 +179,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void on_write(bool keep_alive, error_code ec, std::size_t) {
     if (ec) {
-      if (!is_benign(ec)) spdlog::debug("HTTP write to {} failed: {}", peer_ip_, ec.message());
+      if (!is_benign(ec))
+        log_event(spdlog::level::debug, "http.write_failed",
+                  {{"peer", peer_ip_}, {"error", ec.message()}});
       return;
     }
     if (!keep_alive) return do_shutdown(true);
@@ -210,7 +219,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void on_shutdown(error_code ec) {
-    if (ec && !is_benign(ec)) spdlog::debug("TLS shutdown with {}: {}", peer_ip_, ec.message());
+    if (ec && !is_benign(ec))
+      log_event(spdlog::level::debug, "tls.shutdown_failed",
+                {{"peer", peer_ip_}, {"error", ec.message()}});
   }
 
   Stream stream_;

@@ -1,5 +1,6 @@
 // The accept loop (Beast's listener shape, but built by a factory that reports bind errors).
 #include "net/detail/listener.hpp"
+#include "net/log.hpp"
 
 #include <chrono>
 #include <utility>
@@ -83,7 +84,7 @@ void Listener::do_accept() {
 void Listener::on_accept(error_code ec, tcp::socket socket) {
   if (stopped_) return;
   if (ec) {
-    if (!is_benign(ec)) spdlog::warn("accept failed: {}", ec.message());
+    if (!is_benign(ec)) log_event(spdlog::level::warn, "accept.failed", {{"error", ec.message()}});
     backoff_.expires_after(kAcceptBackoff);
     backoff_.async_wait([self = shared_from_this()](error_code wait_ec) {
       if (!wait_ec && !self->stopped_) self->do_accept();

@@ -100,7 +100,6 @@ void Server::start() {
 
 void Server::stop_accepting() {
   impl_->state->accepting.store(false);
-  impl_->listener->stop();
 }
 
 std::size_t Server::connection_count() const {

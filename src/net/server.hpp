@@ -98,8 +98,9 @@ class Server {
 
   std::uint16_t port() const;  // the bound port (useful with port 0)
   void start();
-  /// Stop accepting new TCP connections and refuse new WebSocket upgrades (HTTP 503); keeps
-  /// serving existing ones.
+  /// Start draining: refuse new WebSocket upgrades (HTTP 503) and answer GET /readyz 503,
+  /// while HTTP keeps answering (so load balancers can see the drain) and open WebSocket
+  /// connections keep being served (PROTOCOL.md §4.3).
   void stop_accepting();
   /// Number of open WebSocket connections.
   std::size_t connection_count() const;

@@ -23,6 +23,7 @@
 
 #include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
+#include "net/log.hpp"
 #include "net/metrics.hpp"
 
 namespace ws::net::detail {
@@ -147,14 +148,18 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   void on_accept(error_code ec) {
     if (ec) {
       phase_ = Phase::kClosed;
-      spdlog::debug("WebSocket handshake with {} failed: {}", peer_ip_, ec.message());
+      log_event(spdlog::level::debug, "ws.handshake_failed",
+                {{"peer", peer_ip_}, {"error", ec.message()}});
       return;
     }
     phase_ = Phase::kOpen;
     handle_ = std::make_shared<SessionHandle<WsSession>>(id_, transport_, this->weak_from_this());
     state_->registry.add(handle_);
     if (Metrics* metrics = state_->options.metrics) metrics->connection_opened(transport_);
-    spdlog::info("conn {} open peer={} transport={}", id_.value, peer_ip_, to_string(transport_));
+    log_event(spdlog::level::info, "connection.open",
+              {{"conn", std::to_string(id_.value)},
+               {"peer", peer_ip_},
+               {"transport", std::string(to_string(transport_))}});
     state_->handler.on_open(handle_, peer_ip_);
     do_read();
     if (state_->options.ping_interval.count() > 0) arm_timer(state_->options.ping_interval);
@@ -230,7 +235,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
   void on_close(error_code ec) {
     // The pending read completes too and finish()es the session.
-    if (ec && !is_benign(ec)) spdlog::debug("conn {} close: {}", id_.value, ec.message());
+    if (ec && !is_benign(ec))
+      log_event(spdlog::level::debug, "ws.close_failed",
+                {{"conn", std::to_string(id_.value)}, {"error", ec.message()}});
   }
 
   // Liveness (PROTOCOL.md §7, §9): every ping_interval a ping; when neither its pong nor any
@@ -257,7 +264,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
   void on_ping(error_code ec) {
     ping_in_flight_ = false;
-    if (ec && !is_benign(ec)) spdlog::debug("conn {} ping: {}", id_.value, ec.message());
+    if (ec && !is_benign(ec))
+      log_event(spdlog::level::debug, "ws.ping_failed",
+                {{"conn", std::to_string(id_.value)}, {"error", ec.message()}});
   }
 
   void note_activity() {
@@ -300,8 +309,12 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
     state_->registry.remove(id_);
     if (Metrics* metrics = state_->options.metrics) metrics->connection_closed(transport_);
-    spdlog::info("conn {} closed peer={} transport={} code={} ({})", id_.value, peer_ip_,
-                 to_string(transport_), code, cause);
+    log_event(spdlog::level::info, "connection.closed",
+              {{"conn", std::to_string(id_.value)},
+               {"peer", peer_ip_},
+               {"transport", std::string(to_string(transport_))},
+               {"code", std::to_string(code)},
+               {"cause", cause}});
     state_->handler.on_close(id_);
   }
 

@@ -1,4 +1,5 @@
-// Structured log lines (text `event key=value ...` or JSON lines) on top of spdlog.
+// Structured log lines (text `event key=value ...` or JSON lines) on top of spdlog, for every
+// layer.
 #pragma once
 
 #include <string>
@@ -8,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-namespace ws::app {
+namespace ws::net {
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;
 
@@ -16,9 +17,10 @@ using LogFields = std::vector<std::pair<std::string, std::string>>;
 void init_logging(bool json, spdlog::level::level_enum level);
 
 /// One structured line: an event name and fields. Callers never pass secrets.
-void log_event(spdlog::level::level_enum level, std::string_view event, const LogFields& fields = {});
+void log_event(spdlog::level::level_enum level, std::string_view event,
+               const LogFields& fields = {});
 
 /// A human sentence (banner lines); a `msg` field in JSON mode.
 void log_message(spdlog::level::level_enum level, std::string_view message);
 
-}  // namespace ws::app
+}  // namespace ws::net

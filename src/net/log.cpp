@@ -1,11 +1,11 @@
 // Structured log lines on top of spdlog.
-#include "app/logging.hpp"
+#include "net/log.hpp"
 
+#include <spdlog/sinks/stdout_sinks.h>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 
-namespace ws::app {
+namespace ws::net {
 
 namespace {
 bool g_json = false;  // written once at startup, before any thread starts
@@ -23,7 +23,8 @@ void init_logging(bool json, spdlog::level::level_enum level) {
   g_json = json;
   auto logger = spdlog::stdout_logger_mt("workspaces");
   if (json) {
-    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})",
+                        spdlog::pattern_time_type::utc);
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
   }
@@ -65,4 +66,4 @@ void log_message(spdlog::level::level_enum level, std::string_view message) {
   }
 }
 
-}  // namespace ws::app
+}  // namespace ws::net
