@@ -29,11 +29,12 @@ async function pair() {
   const a = await open();
   const b = await open();
   const created = await request(a, 'create', { workspace: { name: 'bench' }, attendee: { name: 'a' } });
+  const pushed = new Promise((r) => a.once('message', r)); // the owner's `attend` push
   const granted = await request(b, 'attend', {
     workspace: { token: created.data.workspace.token },
     attendee: { name: 'b' },
   });
-  await new Promise((r) => a.once('message', r)); // the owner's `attend` push
+  await pushed;
   return {
     sender: a,
     receiver: b,

@@ -216,13 +216,12 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   (*server)->start();
 
   const std::string scheme = cfg.enable_https ? "https" : "http";
-  net::log_message(
-      spdlog::level::info,
-      fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})", WS_VERSION,
-                  cfg.development ? "development" : "production",
-                  cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->name(), store.name()));
-  net::log_message(spdlog::level::info, fmt::format("listening on {}://{}:{}", scheme,
-                                                    cfg.bind_address, (*server)->port()));
+  net::log_banner(fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})", WS_VERSION,
+                              cfg.development ? "development" : "production",
+                              cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->name(),
+                              store.name()));
+  net::log_banner(
+      fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address, (*server)->port()));
 
   const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;

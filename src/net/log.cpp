@@ -66,4 +66,12 @@ void log_message(spdlog::level::level_enum level, std::string_view message) {
   }
 }
 
+void log_banner(std::string_view message) {
+  auto logger = spdlog::default_logger();
+  const auto level = logger->level();
+  logger->set_level(spdlog::level::info);
+  log_message(spdlog::level::info, message);
+  logger->set_level(level);
+}
+
 }  // namespace ws::net

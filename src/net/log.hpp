@@ -23,4 +23,8 @@ void log_event(spdlog::level::level_enum level, std::string_view event,
 /// A human sentence (banner lines); a `msg` field in JSON mode.
 void log_message(spdlog::level::level_enum level, std::string_view message);
 
+/// A startup banner line: shown at info level whatever the configured level. Call before
+/// any other thread logs.
+void log_banner(std::string_view message);
+
 }  // namespace ws::net
