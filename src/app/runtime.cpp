@@ -271,7 +271,7 @@ void Runtime::on_text(ConnId conn, std::string text) {
     if (self->parts.development) {
       net::log_event(spdlog::level::debug, "request",
                      {{"conn", std::to_string(conn.value)},
-                      {"event", req.event ? req.event_name : "invalid"}});
+                      {"name", req.event ? req.event_name : "invalid"}});
     }
     const bool relay = is_relay(req);
     self->handle(core::Received{conn, std::move(req)});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { Client, assertBinary, assertReply, createWorkspace, makeCert, startServer, waitUntil, withServer } from './harness.mjs';
+import { Client, assertBinary, assertReply, createWorkspace, join, makeCert, startServer, waitUntil, withServer } from './harness.mjs';
 
 /** Waits (bounded) until the server's output matches `re`: stderr and stdout may interleave. */
 const logsMatch = (server, re) => waitUntil(() => re.test(server.logs()), { timeout: 1000, what: `a log line matching ${re}` });
@@ -66,5 +66,34 @@ describe('starts with a warning', () => {
     const guest = await Client.connect(server.url);
     const reply = await guest.request('attend', { workspace: { token: created.workspace.token, pin: 'dev-pin-1234' }, attendee: {} });
     assertReply(reply, 'attendance-granted');
+  });
+});
+
+describe('logs', () => {
+  test('LOG_FORMAT=json writes one JSON object per line, with events and no secrets', async (t) => {
+    const server = await withServer(t, { env: { LOG_FORMAT: 'json', DEVELOPMENT: 'true' } });
+    const owner = await Client.connect(server.url);
+    const created = await createWorkspace(owner, { pin: '4321' });
+    const { client } = await join(server.url, created.workspace.token, { pin: '4321' });
+    client.close();
+    const stopped = await server.stop();
+    assert.equal(stopped.code, 0);
+    const lines = server.logs().split('\n').filter((l) => l.trim() !== '');
+    assert.ok(lines.length > 5, `some log lines:\n${server.logs()}`);
+    const events = new Set();
+    for (const line of lines) {
+      let entry;
+      assert.doesNotThrow(() => { entry = JSON.parse(line); }, `not JSON: ${line}`);
+      assert.equal(typeof entry.time, 'string');
+      assert.match(entry.level, /^(debug|info|warning|error|critical)$/);
+      assert.ok(typeof entry.event === 'string' || typeof entry.msg === 'string', line);
+      if (entry.event) events.add(entry.event);
+    }
+    for (const e of ['workspace.created', 'attendee.joined', 'connection.open', 'connection.closed', 'request', 'server.shutdown']) {
+      assert.ok(events.has(e), `a ${e} line among ${[...events].join(', ')}`);
+    }
+    for (const secret of ['4321', created.accessToken, created.workspace.token]) {
+      assert.ok(!server.logs().includes(secret), 'a secret leaked into the logs');
+    }
   });
 });
