@@ -260,18 +260,20 @@ void Runtime::on_open(std::shared_ptr<net::Connection> conn, std::string peer_ip
   });
 }
 
-void Runtime::on_text(ConnId conn, std::string text) {
-  // Parse on the I/O thread (parallel); only the Engine step is serialised.
+void Runtime::on_text(ConnId conn, net::Transport transport, std::string text) {
+  // Parse on the I/O thread (parallel); only the Engine step is serialised. Both framings
+  // decode into the same Request, so the Engine never knows the transport.
   auto received_at = std::chrono::steady_clock::now();
-  core::Request req = proto::parse(text);
+  core::Request req =
+      transport == net::Transport::kNative ? proto::parse(text) : proto::parse_socketio(text);
   asio::post(impl_->strand, [self = impl_, conn, req = std::move(req), received_at]() mutable {
     auto it = self->conns.find(conn);
     if (it == self->conns.end()) return;
     self->parts.metrics.frame_in(it->second->transport(), req.event ? req.event_name : "invalid");
     if (self->parts.development) {
-      net::log_event(spdlog::level::debug, "request",
-                     {{"conn", std::to_string(conn.value)},
-                      {"name", req.event ? req.event_name : "invalid"}});
+      net::log_event(
+          spdlog::level::debug, "request",
+          {{"conn", std::to_string(conn.value)}, {"name", req.event ? req.event_name : "invalid"}});
     }
     const bool relay = is_relay(req);
     self->handle(core::Received{conn, std::move(req)});

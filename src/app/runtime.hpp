@@ -49,7 +49,7 @@ class Runtime final : public net::ConnectionHandler {
   void restore(const core::Snapshot& snapshot);
 
   void on_open(std::shared_ptr<net::Connection> conn, std::string peer_ip) override;
-  void on_text(core::ConnId conn, std::string text) override;
+  void on_text(core::ConnId conn, net::Transport transport, std::string text) override;
   void on_binary(core::ConnId conn) override;
   void on_close(core::ConnId conn) override;
 

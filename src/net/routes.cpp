@@ -15,6 +15,7 @@ namespace {
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 constexpr std::string_view kTextHtml = "text/html; charset=utf-8";
 constexpr std::string_view kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
+constexpr std::string_view kJson = "application/json";
 
 std::string html_escape(std::string_view text) {
   std::string out;
@@ -61,6 +62,39 @@ std::string index_page(std::string_view version) {
          "<title>workspaces " +
          v + "</title></head>\n<body>\n<h1>workspaces signaling server " + v +
          " is running</h1>\n<p><a href=\"/demo/\">Open the demo</a></p>\n</body>\n</html>\n";
+}
+
+/// The value of query parameter `key` of the request target, empty when absent.
+std::string query_param(const Request& req, std::string_view key) {
+  auto target = boost::urls::parse_uri_reference(req.target());
+  if (!target) return {};
+  auto params = target->params();
+  auto it = params.find(key);
+  if (it == params.end() || !(*it).has_value) return {};
+  return std::string((*it).value);
+}
+
+/// An Engine.IO handshake error: HTTP 400 with `{"code":..,"message":..}` as engine.io answers
+/// it, so socket.io-client reports the message (codes: 0 unknown transport, 3 bad request,
+/// 5 unsupported protocol version). `message` is fixed ASCII text without quotes.
+Response engineio_error(int code, std::string_view message) {
+  return make_response(
+      http::status::bad_request, kJson,
+      "{\"code\":" + std::to_string(code) + ",\"message\":\"" + std::string(message) + "\"}");
+}
+
+/// GET /socket.io/ (PROTOCOL.md §7): an upgrade to Engine.IO v4 or v3 over WebSocket; long
+/// polling is refused with a message saying how to configure the client.
+Reply socketio_route(const Request& req) {
+  if (query_param(req, "transport") != "websocket" || !boost::beast::websocket::is_upgrade(req)) {
+    return engineio_error(3,
+                          "Bad request: only the websocket transport is supported; create the "
+                          "client with transports: ['websocket']");
+  }
+  const std::string version = query_param(req, "EIO");
+  if (version == "4") return Upgrade{Transport::kEio4};
+  if (version == "3") return Upgrade{Transport::kEio3};
+  return engineio_error(5, "Unsupported protocol version: EIO=4 and EIO=3 are supported");
 }
 
 }  // namespace
@@ -123,6 +157,7 @@ RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bo
                res.set(http::field::upgrade, "websocket");
                return res;
              }});
+  table.add({"/socket.io/", true, get, socketio_route});
   return table;
 }
 

@@ -20,7 +20,8 @@ namespace ws::net {
 
 class Metrics;
 
-/// Wire protocol of a connection. Only kNative (/ws) is served for now; Socket.IO comes later.
+/// Wire protocol of a connection: native JSON frames on /ws, or Socket.IO over Engine.IO v4 / v3
+/// on /socket.io/ (PROTOCOL.md §7).
 enum class Transport { kNative, kEio4, kEio3 };
 
 /// Metric/log label of a transport: "native", "eio4", "eio3".
@@ -43,12 +44,16 @@ class Connection {
 };
 
 /// Implemented by the app. Called from I/O threads; per connection the calls are ordered:
-/// on_open, then on_text/on_binary..., then exactly one on_close.
+/// on_open, then on_text/on_binary..., then exactly one on_close. The net layer carries out the
+/// Engine.IO/Socket.IO duties itself (open, connect, heartbeat, disconnect): of a Socket.IO
+/// connection only event packets reach on_text.
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   virtual void on_open(std::shared_ptr<Connection> conn, std::string peer_ip) = 0;
-  virtual void on_text(core::ConnId conn, std::string text) = 0;  // one whole message, valid UTF-8
+  /// One whole message, valid UTF-8: a native JSON frame (kNative), or a Socket.IO EVENT packet
+  /// without its Engine.IO type and namespace, `2[...]` or `2<ack id>[...]` (kEio4, kEio3).
+  virtual void on_text(core::ConnId conn, Transport transport, std::string text) = 0;
   virtual void on_binary(core::ConnId conn) = 0;  // a binary message (PROTOCOL.md §2: bad_request)
   virtual void on_close(core::ConnId conn) = 0;
 };

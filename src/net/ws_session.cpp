@@ -1,5 +1,6 @@
 // WebSocket session (plain or TLS): handshake, read loop to the ConnectionHandler, bounded write
-// queue, ping/pong liveness and orderly close (PROTOCOL.md §2, §7, §9).
+// queue, ping/pong liveness and orderly close (PROTOCOL.md §2, §7, §9); on /socket.io/ also the
+// Engine.IO/Socket.IO duties (open, connect, heartbeat, disconnect) around the app's events.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "net/detail/engineio.hpp"
 #include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
 #include "net/log.hpp"
@@ -95,7 +97,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         transport_(transport),
         state_(std::move(state)),
         peer_ip_(std::move(peer_ip)),
-        timer_(executor_) {}
+        timer_(executor_),
+        eio_(transport != Transport::kNative),
+        eio_version_(eio::version_of(transport)) {}
 
   /// Connection::send(): any thread.
   void send(std::shared_ptr<const std::string> frame) {
@@ -135,9 +139,12 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         }));
     // Over the limit Beast fails the read with message_too_big and sends close 1009 itself.
     ws_.read_message_max(options.max_frame_bytes);
-    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-      if (kind != websocket::frame_type::close) note_activity();
-    });
+    // Engine.IO liveness is its own ping/pong packets (PROTOCOL.md §7), not WebSocket frames.
+    if (!eio_) {
+      ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind != websocket::frame_type::close) note_activity();
+      });
+    }
     ws_.async_accept(req,
                      beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
   }
@@ -160,9 +167,74 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
               {{"conn", std::to_string(id_.value)},
                {"peer", peer_ip_},
                {"transport", std::string(to_string(transport_))}});
+    if (eio_) open_engineio();  // queued before anything the app sends
     state_->handler.on_open(handle_, peer_ip_);
     do_read();
-    if (state_->options.ping_interval.count() > 0) arm_timer(state_->options.ping_interval);
+    if (state_->options.ping_interval.count() > 0) arm_timer(heartbeat_wait());
+  }
+
+  // ---------------- Engine.IO / Socket.IO (PROTOCOL.md §7) ----------------
+
+  void open_engineio() {
+    const ServerOptions& options = state_->options;
+    sid_ = eio::make_sid();
+    send_own(eio::open_packet(sid_, eio_version_, options.ping_interval, options.ping_timeout,
+                              options.max_frame_bytes));
+    // Engine.IO v3 (socket.io v2): the server connects the client to "/" by itself.
+    if (eio_version_ == eio::Version::k3) {
+      send_own(eio::connect_packet(sid_, eio_version_));
+      sio_connected_ = true;
+    }
+  }
+
+  /// How long the heartbeat timer waits from open: v4 pings after ping_interval; v3 drops a
+  /// client silent for ping_interval + ping_timeout (its pings are due every ping_interval).
+  std::chrono::milliseconds heartbeat_wait() const {
+    const ServerOptions& options = state_->options;
+    if (eio_ && eio_version_ == eio::Version::k3)
+      return options.ping_interval + options.ping_timeout;
+    return options.ping_interval;
+  }
+
+  /// Queues a packet of the session's own (open, pong, errors), counted like the app's sends.
+  void send_own(std::string_view packet) {
+    auto frame = std::make_shared<const std::string>(packet);
+    queued_bytes_.fetch_add(frame->size());
+    on_send(std::move(frame));
+  }
+
+  void on_engineio(std::string packet) {
+    // v3 liveness: any packet from the client shows it is there.
+    if (eio_version_ == eio::Version::k3 && state_->options.ping_interval.count() > 0)
+      arm_timer(heartbeat_wait());
+    eio::Inbound in = eio::decode(packet, eio_version_, sio_connected_);
+    using Kind = eio::Inbound::Kind;
+    switch (in.kind) {
+      case Kind::kEvent:
+        state_->handler.on_text(id_, transport_, std::move(in.text));
+        break;
+      case Kind::kPong:
+        note_activity();
+        break;
+      case Kind::kConnect:
+        sio_connected_ = true;
+        send_own(eio::connect_packet(sid_, eio_version_));
+        break;
+      case Kind::kDisconnect:
+        on_close_request(websocket::close_code::normal, "client disconnect");
+        break;
+      case Kind::kReply:
+        send_own(in.text);
+        break;
+      case Kind::kIgnore:
+        break;
+      case Kind::kFail:
+        log_event(spdlog::level::debug, "eio.protocol_error",
+                  {{"conn", std::to_string(id_.value)}, {"cause", in.cause}});
+        if (!in.text.empty()) send_own(in.text);
+        on_close_request(websocket::close_code::protocol_error, std::move(in.cause));
+        break;
+    }
   }
 
   void do_read() {
@@ -172,13 +244,15 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
   void on_read(error_code ec, std::size_t) {
     if (ec) return finish(ec);
-    note_activity();
+    if (!eio_) note_activity();  // Engine.IO v4 counts only its pong (on_engineio)
     // After close() the app has said its last word; late messages are not delivered.
     if (phase_ == Phase::kOpen && !close_request_) {
-      if (ws_.got_text()) {
-        state_->handler.on_text(id_, beast::buffers_to_string(buffer_.data()));
-      } else {
+      if (!ws_.got_text()) {
         state_->handler.on_binary(id_);
+      } else if (eio_) {
+        on_engineio(beast::buffers_to_string(buffer_.data()));
+      } else {
+        state_->handler.on_text(id_, transport_, beast::buffers_to_string(buffer_.data()));
       }
     }
     buffer_.consume(buffer_.size());
@@ -217,6 +291,9 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
   void on_close_request(std::uint16_t code, std::string reason) {
     if (phase_ != Phase::kOpen || close_request_) return;
+    // A Socket.IO client reconnects after a bare close; `41` (io server disconnect) tells it
+    // not to, for the closes it must not retry blindly (PROTOCOL.md §7).
+    if (eio_ && sio_connected_ && eio::is_final_close(code)) send_own(eio::kDisconnectPacket);
     close_request_ =
         websocket::close_reason(static_cast<websocket::close_code>(sendable_close_code(code)),
                                 fit_close_reason(std::move(reason)));
@@ -252,7 +329,17 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   void on_timer(std::uint64_t generation, error_code) {
     if (generation != timer_generation_ || phase_ == Phase::kClosed) return;
     if (close_request_) return drop("close did not complete within handshake_timeout");
+    if (eio_ && eio_version_ == eio::Version::k3) {
+      return drop("no packet within ping_interval + ping_timeout");
+    }
     if (awaiting_pong_) return drop("no pong within ping_timeout");
+    if (eio_) {
+      // Engine.IO v4: the server pings with a packet and expects `3` within ping_timeout.
+      awaiting_pong_ = true;
+      send_own(eio::kPingPacket);
+      arm_timer(state_->options.ping_timeout);
+      return;
+    }
     // A ping still unsent after a whole interval means our writes are stuck: the peer does
     // not read.
     if (ping_in_flight_) return drop("writes stalled for a ping interval");
@@ -337,6 +424,10 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   std::uint64_t timer_generation_ = 0;
   bool awaiting_pong_ = false;
   bool ping_in_flight_ = false;
+  const bool eio_;                  // a /socket.io/ connection
+  const eio::Version eio_version_;  // meaningful only when eio_
+  std::string sid_;                 // Engine.IO session id, set at open
+  bool sio_connected_ = false;      // the client is connected to the namespace "/"
 
   // Any thread:
   std::atomic<std::size_t> queued_bytes_{0};  // passed to send(), not yet written or discarded

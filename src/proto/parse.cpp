@@ -63,12 +63,16 @@ bool all_finite(const json::value& value) {
 
 /// Parses the text; Boost.JSON rejects invalid UTF-8 (including escaped lone surrogates),
 /// trailing data, comments and nesting deeper than 32 levels (which bounds the recursion of
-/// all_finite). Duplicate keys are not refused: the last one wins.
-std::optional<Error> decode(std::string_view text, json::value& out) {
+/// all_finite). Duplicate keys are not refused: the last one wins. The frame must be of
+/// `kind` (an object natively, an array for Socket.IO).
+std::optional<Error> decode(std::string_view text, json::kind kind, json::value& out) {
   boost::system::error_code ec;
   out = json::parse(text, ec);
   if (ec) return error(ErrorCode::kBadRequest, "frame is not valid JSON");
-  if (!out.is_object()) return error(ErrorCode::kBadRequest, "frame must be a JSON object");
+  if (kind == json::kind::object && !out.is_object())
+    return error(ErrorCode::kBadRequest, "frame must be a JSON object");
+  if (kind == json::kind::array && !out.is_array())
+    return error(ErrorCode::kBadRequest, "event packet must hold a JSON array");
   if (!all_finite(out)) return error(ErrorCode::kBadRequest, "frame has a number out of range");
   return std::nullopt;
 }
@@ -83,10 +87,11 @@ std::optional<json::value> read_tag(const json::value& value, std::size_t max_ch
   return std::nullopt;
 }
 
-/// `event` and `id`; sets `frame_error` (event stays nullopt) when either is bad.
-void read_envelope(const json::object& frame, Request& req) {
+/// `event` and `id` (either may be null: absent); sets `frame_error` (event stays nullopt) when
+/// either is bad.
+void read_envelope(const json::value* event, const json::value* id, Request& req) {
   std::optional<Error> id_error;
-  if (const json::value* id = frame.if_contains(key::kId); id && !id->is_null()) {
+  if (id && !id->is_null()) {
     if (auto tag = read_tag(*id, kMaxIdChars))
       req.id = std::move(*tag);
     else
@@ -96,7 +101,6 @@ void read_envelope(const json::object& frame, Request& req) {
                 key::kId);
   }
 
-  const json::value* event = frame.if_contains(key::kEvent);
   if (!event || !event->is_string()) {
     req.frame_error = error(ErrorCode::kBadRequest, "event must be a string", key::kEvent);
     return;
@@ -402,40 +406,84 @@ Result<Payload> read_payload(ClientEvent event, const json::object& data) {
   return tl::unexpected(error(ErrorCode::kInternal, "unknown event"));
 }
 
-}  // namespace
-
-core::Request parse(std::string_view text) noexcept {
-  core::Request req;
-  json::value root;
-  if (auto failure = decode(text, root)) {
-    req.frame_error = std::move(failure);
-    return req;
-  }
-  const json::object& frame = root.get_object();
-  read_envelope(frame, req);
+/// The one validation path of both framings: the envelope (`event`, `id`), then `data`, the
+/// tokens, the nonce and the event's fields. Each pointer is null when absent.
+void read_request(const json::value* event, const json::value* id, const json::value* data_value,
+                  Request& req) {
+  read_envelope(event, id, req);
 
   // `data`: absent or null is {}. A non-object `data` is a field error, not a frame error,
   // so that a missing token is still reported first (PROTOCOL.md §2 order of checks); the
   // tokens and the nonce then count as absent.
   const json::object empty;
-  const json::value* data_value = frame.if_contains(key::kData);
   const json::object* data =
       !data_value || data_value->is_null() ? &empty : data_value->if_object();
   if (!data) {
     if (!req.frame_error)
       req.payload =
           tl::unexpected(error(ErrorCode::kBadRequest, "data must be an object", key::kData));
-    return req;
+    return;
   }
 
   auto nonce = read_nonce(*data);
   if (nonce) req.nonce = std::move(*nonce);
   read_token(*data, key::kAccessToken, req.access_token, req.access_token_invalid_type);
-  if (req.frame_error) return req;
+  if (req.frame_error) return;
 
   if (req.event == core::ClientEvent::kAttend)
     read_token(*data, key::kInviteToken, req.invite_token, req.invite_token_invalid_type);
   req.payload = nonce ? read_payload(*req.event, *data) : tl::unexpected(std::move(nonce.error()));
+}
+
+/// Socket.IO ack ids: decimal digits, at most 15 (below 2^53, so JavaScript clients count
+/// them exactly).
+constexpr std::size_t kMaxAckIdDigits = 15;
+
+}  // namespace
+
+core::Request parse(std::string_view text) noexcept {
+  core::Request req;
+  json::value root;
+  if (auto failure = decode(text, json::kind::object, root)) {
+    req.frame_error = std::move(failure);
+    return req;
+  }
+  const json::object& frame = root.get_object();
+  read_request(frame.if_contains(key::kEvent), frame.if_contains(key::kId),
+               frame.if_contains(key::kData), req);
+  return req;
+}
+
+core::Request parse_socketio(std::string_view packet) noexcept {
+  core::Request req;
+  if (packet.empty() || packet.front() != '2') {
+    req.frame_error = error(ErrorCode::kBadRequest, "not a Socket.IO event packet");
+    return req;
+  }
+  packet.remove_prefix(1);
+
+  // The ack id, when present, plays the native `id`: the direct reply becomes the ack.
+  std::size_t digits = 0;
+  while (digits < packet.size() && packet[digits] >= '0' && packet[digits] <= '9') ++digits;
+  json::value ack_id;
+  if (digits > kMaxAckIdDigits) {
+    req.frame_error = error(ErrorCode::kBadRequest,
+                            concat("ack id must have at most ", kMaxAckIdDigits, " digits"));
+    return req;
+  }
+  if (digits > 0) ack_id = std::stoll(std::string(packet.substr(0, digits)));
+  packet.remove_prefix(digits);
+
+  json::value root;
+  if (auto failure = decode(packet, json::kind::array, root)) {
+    req.id = std::move(ack_id);  // answer as the ack even when the payload is bad
+    req.frame_error = std::move(failure);
+    return req;
+  }
+  // ["event", data, ...]: further arguments are ignored (the protocol has one payload).
+  const json::array& args = root.get_array();
+  read_request(args.empty() ? nullptr : &args[0], ack_id.is_null() ? nullptr : &ack_id,
+               args.size() > 1 ? &args[1] : nullptr, req);
   return req;
 }
 

@@ -1,4 +1,4 @@
-// Decodes and validates one client frame of the native protocol (PROTOCOL.md §2, §4).
+// Decodes and validates one client frame: native (PROTOCOL.md §2, §4) or Socket.IO (§7).
 #pragma once
 
 #include <cstddef>
@@ -30,5 +30,14 @@ inline constexpr std::size_t kMaxEventNameChars = 64;
 /// alert can carry `re` and `nonce`. A JSON `null` counts as absent for every field.
 /// Pure function, thread-safe; the Request owns all its data.
 core::Request parse(std::string_view text) noexcept;
+
+/// Decodes one Socket.IO EVENT packet of namespace "/" as the net layer hands it over, without
+/// the Engine.IO type: `2["<event>",<data>]` or `2<ack id>["<event>",<data>]` (PROTOCOL.md §7),
+/// into the same Request as parse() through the same validation path. The ack id becomes the
+/// request `id`, so the Engine's direct reply goes back as the ack `43<id>[...]`; arguments after
+/// `data` are ignored. A payload that is not a JSON array, an empty array or a non-string event
+/// name is a frame-level `bad_request` (answered as the ack when an ack id was read). Same
+/// guarantees as parse(): never throws, pure, thread-safe.
+core::Request parse_socketio(std::string_view packet) noexcept;
 
 }  // namespace ws::proto

@@ -70,7 +70,7 @@ class RecordingHandler : public ConnectionHandler {
     }
     cv_.notify_all();
   }
-  void on_text(core::ConnId id, std::string text) override {
+  void on_text(core::ConnId id, Transport, std::string text) override {
     std::shared_ptr<Connection> conn;
     {
       std::lock_guard lock(mu_);

@@ -115,6 +115,59 @@ TEST(Routes, WebSocketUpgradeRequestBecomesNativeUpgrade) {
   EXPECT_EQ(std::get<Upgrade>(reply).transport, Transport::kNative);
 }
 
+Request upgrade_request(std::string target) {
+  Request req = make_request(http::verb::get, std::move(target));
+  req.set(http::field::upgrade, "websocket");
+  req.set(http::field::connection, "Upgrade");
+  req.set(http::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+  req.set(http::field::sec_websocket_version, "13");
+  return req;
+}
+
+TEST(Routes, SocketIoUpgradeChoosesTheEngineIoVersion) {
+  struct Case {
+    std::string target;
+    Transport want;
+  };
+  const Case cases[] = {
+      {"/socket.io/?EIO=4&transport=websocket", Transport::kEio4},
+      {"/socket.io/?transport=websocket&EIO=3", Transport::kEio3},
+      {"/socket.io/?EIO=4&transport=websocket&t=abc", Transport::kEio4},
+  };
+  Env env;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    Reply reply = env.routes.dispatch(upgrade_request(c.target));
+    ASSERT_TRUE(std::holds_alternative<Upgrade>(reply));
+    EXPECT_EQ(std::get<Upgrade>(reply).transport, c.want);
+  }
+}
+
+TEST(Routes, SocketIoRefusesPollingAndBadVersionsWithJson400) {
+  struct Case {
+    std::string target;
+    bool upgrade;
+    std::string want_body_part;
+  };
+  const Case cases[] = {
+      {"/socket.io/?EIO=4&transport=polling", false, "transports: ['websocket']"},
+      {"/socket.io/?EIO=4&transport=polling", true, "only the websocket transport"},
+      {"/socket.io/?EIO=4", true, "\"code\":3"},
+      {"/socket.io/?EIO=4&transport=websocket", false, "\"code\":3"},
+      {"/socket.io/?EIO=2&transport=websocket", true, "\"code\":5"},
+      {"/socket.io/?transport=websocket", true, "Unsupported protocol version"},
+  };
+  Env env;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.target);
+    Response res = respond(
+        env, c.upgrade ? upgrade_request(c.target) : make_request(http::verb::get, c.target));
+    EXPECT_EQ(res.result(), http::status::bad_request);
+    EXPECT_EQ(res[http::field::content_type], "application/json");
+    EXPECT_NE(res.body().find(c.want_body_part), std::string::npos) << res.body();
+  }
+}
+
 TEST(Routes, ReadyzReportsNotReadyAndDraining) {
   Env env;
   env.ready = false;

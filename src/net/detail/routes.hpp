@@ -39,8 +39,7 @@ struct Route {
 
 /// The server's routes, checked in insertion order. Built once before the server starts,
 /// then read-only (so safe to share between I/O threads).
-/// Extension point: /socket.io/ (prefix, Upgrade{kEio4/kEio3} by the EIO query parameter),
-/// /demo/ and /sdk/ (static files) are added here.
+/// Extension point: /demo/ and /sdk/ (static files) are added here.
 class RouteTable {
  public:
   void add(Route route);
@@ -53,7 +52,8 @@ class RouteTable {
   std::vector<Route> routes_;
 };
 
-/// The endpoints of PROTOCOL.md §1 served today: /, /healthz, /readyz, /metrics, /ws.
+/// The endpoints of PROTOCOL.md §1 served today: /, /healthz, /readyz, /metrics, /ws and
+/// /socket.io/ (prefix; Upgrade{kEio4/kEio3} by the EIO query parameter, websocket only).
 /// `accepting` tells /readyz whether stop_accepting() was called ("draining").
 RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting);
 
