@@ -1,5 +1,7 @@
 // Integration-test harness: runs the real server binary, speaks the native /ws protocol
-// (PROTOCOL.md §2) over real sockets, and bounds every wait so a broken server fails fast.
+// (PROTOCOL.md §2) or Socket.IO (§7, with the real socket.io-client v4 or v2) over real sockets,
+// and bounds every wait so a broken server fails fast. WS_TRANSPORT (native, eio4, eio3) picks
+// the transport of every Client; tests/integration/eio4/ and eio3/ rerun the suites with it.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -12,7 +14,15 @@ import path from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { io as ioV4 } from 'socket.io-client';
+import ioV2 from 'sio2';
 import WebSocket from 'ws';
+
+/** The transport every Client of this process speaks: 'native' (/ws), 'eio4' or 'eio3' (/socket.io/). */
+export const TRANSPORT = process.env.WS_TRANSPORT ?? 'native';
+if (!['native', 'eio4', 'eio3'].includes(TRANSPORT)) throw new Error(`unknown WS_TRANSPORT ${TRANSPORT}`);
+/** Test options for a test that exercises the native framing itself (raw frames, ids, ping frames). */
+export const nativeOnly = TRANSPORT === 'native' ? {} : { skip: `native framing only (${TRANSPORT} runs the Socket.IO equivalents)` };
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVER_BIN = process.env.WS_SERVER_BIN ?? path.join(REPO, 'build/bin/workspaces-server');
@@ -334,8 +344,13 @@ export class Client {
   /** Resolves `{code, reason}` when the connection closes. */
   closed;
 
-  /** Opens a connection; rejects within `timeout` on any failure. Extra options go to ws. */
-  static async connect(url, { timeout = REQUEST_TIMEOUT_MS, ...options } = {}) {
+  /**
+   * Opens a connection; rejects within `timeout` on any failure. Extra options go to ws. `url` is
+   * the native endpoint; with `transport` (default TRANSPORT) 'eio4' or 'eio3' the client is a
+   * socket.io-client (v4 or v2) on the same server's /socket.io/ with transports: ['websocket'].
+   */
+  static async connect(url, { timeout = REQUEST_TIMEOUT_MS, transport = TRANSPORT, ...options } = {}) {
+    if (transport !== 'native') return SocketIoClient.connect(url, { timeout, transport, ...options });
     const ws = new WebSocket(url, { handshakeTimeout: timeout, ...options });
     const client = new Client(ws);
     const opened = new Promise((resolve, reject) => {
@@ -352,30 +367,43 @@ export class Client {
     return client;
   }
 
+  /** `ws`: a ws WebSocket (native), or null when a subclass moves the frames (_link*). */
   constructor(ws) {
     this.#ws = ws;
     openClients.add(this);
+    let resolveClosed;
+    this.closed = new Promise((resolve) => (resolveClosed = resolve));
+    this._closedWith = (code, reason) => {
+      if (this.#closeInfo) return;
+      this.#closeInfo = { code, reason };
+      openClients.delete(this);
+      this.#failPending();
+      resolveClosed(this.#closeInfo);
+    };
+    if (!ws) return;
     ws.on('error', (error) => this.errors.push(error));
     ws.on('ping', () => this.pings++);
     ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
-    this.closed = new Promise((resolve) => {
-      ws.once('close', (code, reason) => {
-        this.#closeInfo = { code, reason: reason.toString() };
-        openClients.delete(this);
-        this.#failPending();
-        resolve(this.#closeInfo);
-      });
-    });
+    ws.once('close', (code, reason) => this._closedWith(code, reason.toString()));
   }
 
   get isOpen() {
     return this.#ws.readyState === WebSocket.OPEN;
   }
 
+  /** Which wire this client speaks. */
+  get transport() {
+    return 'native';
+  }
+
   /** Sends `{event, data, id?}` as one JSON text frame. */
   send(event, data, id) {
     const frame = id === undefined ? { event, data } : { event, data, id };
     rememberSent(frame);
+    this._sendFrame(frame);
+  }
+
+  _sendFrame(frame) {
     this.#ws.send(JSON.stringify(frame));
   }
 
@@ -433,14 +461,22 @@ export class Client {
   /** Closes the connection (normal closure); terminates it if the close handshake stalls. */
   async close() {
     if (this.#closeInfo) return this.#closeInfo;
-    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
-    else this.#ws.close(1000);
+    this._startClose();
     try {
       return await withTimeout(this.closed, 2000, 'the close handshake');
     } catch {
-      this.#ws.terminate();
+      this._terminate();
       return withTimeout(this.closed, 2000, 'the socket to terminate');
     }
+  }
+
+  _startClose() {
+    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
+    else this.#ws.close(1000);
+  }
+
+  _terminate() {
+    this.#ws.terminate();
   }
 
   #receive(data, isBinary) {
@@ -451,6 +487,11 @@ export class Client {
     } catch {
       frame = { event: '<not json>', raw: text, binary: isBinary };
     }
+    this._deliver(frame);
+  }
+
+  /** Routes one decoded frame `{event, data, re?}`. */
+  _deliver(frame) {
     this.seen.push(frame);
     rememberReceived(frame);
     for (const watcher of this.#watchers) if (matches(frame, watcher.event)) watcher.hits.push(frame);
@@ -483,6 +524,181 @@ export class Client {
 
   #describeSeen() {
     return this.seen.length ? `frames seen: ${this.seen.slice(-8).map((f) => fmt(f, 200)).join(' | ')}` : 'no frames seen';
+  }
+}
+
+/** The Socket.IO base URL (http[s]://host:port) of a server given by its native `url`. */
+export function socketIoBase(url) {
+  const u = new URL(url);
+  return `${u.protocol === 'wss:' ? 'https' : 'http'}://${u.host}`;
+}
+
+/**
+ * A Client over /socket.io/ with the real socket.io-client (v4 for 'eio4', v2 for 'eio3'),
+ * transports: ['websocket'], reconnection off. A request with an `id` is emitted with an ack
+ * callback; the ack `["<event>", data]` is delivered as `{event, data, re: id}`, events as
+ * `{event, data}`, so tests read the same frames as on /ws. `closed` resolves with the
+ * WebSocket close code the server sent (read from the underlying ws socket).
+ */
+export class SocketIoClient extends Client {
+  /** The socket.io-client Socket. */
+  socket;
+  #transport;
+  /** Socket.IO `disconnect` reasons seen (e.g. 'io server disconnect'). */
+  disconnects = [];
+
+  static async connect(url, { timeout = REQUEST_TIMEOUT_MS, transport = 'eio4', ca, sioOptions = {} } = {}) {
+    const make = transport === 'eio3' ? ioV2 : ioV4;
+    const socket = make(socketIoBase(url), {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      timeout,
+      ...(ca ? { ca } : {}),
+      ...sioOptions,
+    });
+    const client = new SocketIoClient(socket, transport);
+    const connected = new Promise((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('connect_error', (error) => reject(error instanceof Error ? error : new Error(String(error))));
+      socket.once('error', (error) => reject(error instanceof Error ? error : new Error(String(error))));
+    });
+    try {
+      await withTimeout(connected, timeout, `Socket.IO (${transport}) connection to ${socketIoBase(url)}`);
+    } catch (error) {
+      socket.close();
+      client._closedWith(1006, '');
+      throw new Error(`cannot connect to ${socketIoBase(url)} over ${transport}: ${error.message}`);
+    }
+    client.#watchEngine();
+    return client;
+  }
+
+  constructor(socket, transport) {
+    super(null);
+    this.socket = socket;
+    this.#transport = transport;
+    // v4 has onAny; v2 does not, so its packet handler is wrapped (it sees every event).
+    if (typeof socket.onAny === 'function') {
+      socket.onAny((event, data) => this._deliver({ event, data }));
+    } else {
+      const onevent = socket.onevent;
+      socket.onevent = (packet) => {
+        const [event, data] = packet.data ?? [];
+        this._deliver({ event, data });
+        onevent.call(socket, packet);
+      };
+    }
+    socket.on('disconnect', (reason) => this.disconnects.push(reason));
+  }
+
+  /** Follows the engine's WebSocket: its close code, and pings (v4 engine 'ping'). */
+  #watchEngine() {
+    const engine = this.socket.io.engine;
+    engine.on('ping', () => this.pings++);
+    const ws = engine.transport?.ws;
+    if (ws && typeof ws.on === 'function') {
+      ws.on('close', (code, reason) => this._closedWith(code, reason.toString()));
+    } else {
+      engine.on('close', () => this._closedWith(1006, ''));
+    }
+  }
+
+  get transport() {
+    return this.#transport;
+  }
+
+  get isOpen() {
+    return this.socket.connected;
+  }
+
+  _sendFrame(frame) {
+    if (frame.id === undefined) {
+      this.socket.emit(frame.event, frame.data);
+      return;
+    }
+    this.socket.emit(frame.event, frame.data, (event, data) => this._deliver({ event, data, re: frame.id }));
+  }
+
+  /** Sends `text` as the payload of a Socket.IO EVENT packet, as it is: `42<text>` on the wire. */
+  sendRaw(text) {
+    if (typeof text !== 'string') throw new Error('sendRaw over Socket.IO takes text (binary frames are native only)');
+    this.socket.io.engine.write(`2${text}`);
+  }
+
+  _startClose() {
+    this.socket.close();
+  }
+
+  _terminate() {
+    this.socket.io.engine?.transport?.ws?.terminate?.();
+    this._closedWith(1006, '');
+  }
+}
+
+/**
+ * An Engine.IO client written by hand on a ws socket, for the malformed-packet and heartbeat
+ * tests: `packets` collects every text packet, `next(pred)` awaits one.
+ */
+export class RawEngineIo {
+  packets = [];
+  #waiters = [];
+  closed;
+
+  static async connect(url, { eio = 4, timeout = REQUEST_TIMEOUT_MS } = {}) {
+    const base = socketIoBase(url).replace(/^http/, 'ws');
+    const ws = new WebSocket(`${base}/socket.io/?EIO=${eio}&transport=websocket`, { handshakeTimeout: timeout });
+    const raw = new RawEngineIo(ws);
+    await withTimeout(new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    }), timeout, 'the Engine.IO WebSocket');
+    return raw;
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    ws.on('error', () => {});
+    ws.on('message', (data) => {
+      const text = data.toString('utf8');
+      this.packets.push(text);
+      const waiter = this.#waiters.find((w) => w.pred(text));
+      if (waiter) {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        waiter.resolve(text);
+      }
+    });
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  send(packet) {
+    this.ws.send(packet);
+  }
+
+  /** The first packet (already received or coming) for which `pred(text)` holds; bounded. */
+  next(pred, timeout = NEXT_TIMEOUT_MS) {
+    const test = typeof pred === 'string' ? (t) => t.startsWith(pred) : pred;
+    const found = this.packets.find(test);
+    if (found !== undefined) {
+      this.packets.splice(this.packets.indexOf(found), 1);
+      return Promise.resolve(found);
+    }
+    let waiter;
+    const arrived = new Promise((resolve) => {
+      waiter = { pred: (t) => test(t) && (this.packets.splice(this.packets.indexOf(t), 1), true), resolve };
+      this.#waiters.push(waiter);
+    });
+    return withTimeout(arrived, timeout, () => `an Engine.IO packet; seen: ${fmt(this.packets)}`).finally(() => {
+      this.#waiters = this.#waiters.filter((w) => w !== waiter);
+    });
+  }
+
+  waitClosed(timeout = NEXT_TIMEOUT_MS) {
+    return withTimeout(this.closed, timeout, () => `the server to close; seen: ${fmt(this.packets)}`);
+  }
+
+  close() {
+    this.ws.terminate();
   }
 }
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  Client, assertLogsClean, assertReply, createWorkspace, httpRequest, setupWorkspace, sleep, withServer, withTimeout,
+  Client, assertLogsClean, assertReply, createWorkspace, httpRequest, nativeOnly, setupWorkspace, sleep, withServer, withTimeout,
 } from './harness.mjs';
 
 describe('graceful shutdown', () => {
@@ -46,7 +46,8 @@ describe('graceful shutdown', () => {
 });
 
 describe('heartbeat', () => {
-  test('a client that never answers pings is closed; a normal one stays', async (t) => {
+  // WebSocket ping frames; the Engine.IO heartbeat has its own tests in socketio.test.mjs.
+  test('a client that never answers pings is closed; a normal one stays', nativeOnly, async (t) => {
     const server = await withServer(t, { config: { ping_interval_ms: 200, ping_timeout_ms: 200 } });
     const silent = await Client.connect(server.url, { autoPong: false });
     const normal = await Client.connect(server.url);

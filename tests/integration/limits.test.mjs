@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import {
-  Client, assertAlert, assertReply, assertServes, createWorkspace, join, serverFixture, setupWorkspace, testLogsClean,
+  Client, assertAlert, assertReply, assertServes, createWorkspace, join, nativeOnly, serverFixture, setupWorkspace, testLogsClean,
 } from './harness.mjs';
 
 const fixture = serverFixture();
@@ -70,7 +70,7 @@ describe('field sizes', () => {
 });
 
 describe('connection-level limits', () => {
-  test('a frame of exactly 65536 bytes is read; one byte more closes with 1009', async () => {
+  test('a frame of exactly 65536 bytes is read; one byte more closes with 1009', nativeOnly, async () => {
     const client = await Client.connect(fixture.url);
     const frame = (size) => {
       const head = '{"event":"create","data":{"workspace":{},"attendee":{"avatar":"';
@@ -90,7 +90,7 @@ describe('connection-level limits', () => {
     assert.equal((await client.waitClosed()).code, 1009);
   });
 
-  test('invalid UTF-8 in a text frame closes with 1007', async () => {
+  test('invalid UTF-8 in a text frame closes with 1007', nativeOnly, async () => {
     const client = await Client.connect(fixture.url);
     client.sendRaw(Buffer.concat([Buffer.from('{"event":"create","data":{"workspace":{"name":"'),
       Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"},"attendee":{}}}')]), { binary: false });
