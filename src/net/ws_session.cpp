@@ -232,6 +232,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         log_event(spdlog::level::debug, "eio.protocol_error",
                   {{"conn", std::to_string(id_.value)}, {"cause", in.cause}});
         if (!in.text.empty()) send_own(in.text);
+        if (close_cause_.empty()) close_cause_ = in.cause;
         on_close_request(websocket::close_code::protocol_error, std::move(in.cause));
         break;
     }

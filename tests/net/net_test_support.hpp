@@ -70,12 +70,13 @@ class RecordingHandler : public ConnectionHandler {
     }
     cv_.notify_all();
   }
-  void on_text(core::ConnId id, Transport, std::string text) override {
+  void on_text(core::ConnId id, Transport transport, std::string text) override {
     std::shared_ptr<Connection> conn;
     {
       std::lock_guard lock(mu_);
       events_.push_back("text " + std::to_string(id.value));
       texts_.push_back(text);
+      text_transports_.push_back(transport);
       conn = conns_[id.value];
     }
     if (on_text_hook) {
@@ -136,6 +137,9 @@ class RecordingHandler : public ConnectionHandler {
   std::vector<std::string> texts() const {
     return locked([&] { return texts_; });
   }
+  std::vector<Transport> text_transports() const {
+    return locked([&] { return text_transports_; });
+  }
   std::vector<std::string> peer_ips() const {
     return locked([&] { return peer_ips_; });
   }
@@ -146,6 +150,7 @@ class RecordingHandler : public ConnectionHandler {
   // Read by wait() predicates, under the lock.
   int opens_ = 0, closes_ = 0, binaries_ = 0;
   std::vector<std::string> events_, texts_, peer_ips_;
+  std::vector<Transport> text_transports_;
 
  private:
   mutable std::mutex mu_;
