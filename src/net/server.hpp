@@ -39,7 +39,7 @@ class Connection {
   /// max_queue_bytes, the connection is dropped (slow reader), never buffering without bound.
   virtual void send(std::shared_ptr<const std::string> frame) = 0;
   /// Write everything already queued, then a WebSocket close frame with `code`/`reason`, then
-  /// shut down.
+  /// shut down. On Socket.IO, a final close (4001, 4002, 4003, 1008) is preceded by `41`.
   virtual void close(std::uint16_t code, std::string reason) = 0;
 };
 

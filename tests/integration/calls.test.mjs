@@ -1,4 +1,4 @@
-// Calls over /ws: ring, ringing, answer, busy, ring timeout, hangup (PROTOCOL.md §4, §4.1).
+// Calls over every transport (WS_TRANSPORT; eio4/ and eio3/ rerun this file over Socket.IO): ring, ringing, answer, busy, ring timeout, hangup (PROTOCOL.md §4, §4.1).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

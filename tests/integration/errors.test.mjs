@@ -1,4 +1,4 @@
-// Bad input over /ws: malformed frames, unknown events, wrong field types; the server keeps serving (PROTOCOL.md §2, §5).
+// Bad input over every transport (WS_TRANSPORT; eio4/ and eio3/ rerun this file over Socket.IO): malformed frames, unknown events, wrong field types; the server keeps serving (PROTOCOL.md §2, §5).
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import {

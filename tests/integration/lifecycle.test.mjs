@@ -1,4 +1,4 @@
-// Process lifecycle: graceful shutdown on SIGTERM/SIGINT (PROTOCOL.md §4.3) and WebSocket heartbeats (§7).
+// Process lifecycle: graceful shutdown on SIGTERM/SIGINT (PROTOCOL.md §4.3) and WebSocket heartbeats (§7); rerun over Socket.IO by eio4/ and eio3/.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

@@ -1,4 +1,4 @@
-// Size limits and abusive connections over /ws: names, avatars, PINs, frame size, UTF-8, bad-frame flood (PROTOCOL.md §2).
+// Size limits and abusive connections over every transport (WS_TRANSPORT; eio4/ and eio3/ rerun this file over Socket.IO): names, avatars, PINs, frame size, UTF-8, bad-frame flood (PROTOCOL.md §2).
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import {

@@ -1,4 +1,4 @@
-// Relay and identity over /ws: icecandidate, negotiation, bound connections, payload spoofing (PROTOCOL.md §3, §4, §4.2).
+// Relay and identity over every transport (WS_TRANSPORT; eio4/ and eio3/ rerun this file over Socket.IO): icecandidate, negotiation, bound connections, payload spoofing (PROTOCOL.md §3, §4, §4.2).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

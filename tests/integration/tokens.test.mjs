@@ -1,4 +1,4 @@
-// Access and invite tokens over /ws: signature, alg, expiry, kinds, revocation, order of checks (PROTOCOL.md §2, §3).
+// Access and invite tokens over every transport (WS_TRANSPORT; eio4/ and eio3/ rerun this file over Socket.IO): signature, alg, expiry, kinds, revocation, order of checks (PROTOCOL.md §2, §3).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';

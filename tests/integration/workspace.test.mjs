@@ -1,4 +1,4 @@
-// Workspace lifecycle over /ws: create, attend, PIN, re-attend, leave, destroy, kick, full, toggles (PROTOCOL.md §4).
+// Workspace lifecycle over every transport (WS_TRANSPORT; eio4/ and eio3/ rerun this file over Socket.IO): create, attend, PIN, re-attend, leave, destroy, kick, full, toggles (PROTOCOL.md §4).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
