@@ -33,6 +33,17 @@ describe('https', () => {
     assertReply(await client.request('attendees', { accessToken: created.accessToken }), 'attendees');
   });
 
+  for (const transport of ['eio4', 'eio3']) {
+    test(`socket.io-client (${transport}) over wss with the certificate verified`, async () => {
+      const owner = await Client.connect(server.url, { ca: cert.pem, transport });
+      const created = await createWorkspace(owner);
+      const guest = await Client.connect(server.url, { ca: cert.pem, transport: 'native' });
+      assertReply(await guest.request('attend', { workspace: { token: created.workspace.token }, attendee: {} }), 'attendance-granted');
+      assert.ok((await owner.next('attend')).data.id);
+      await assert.rejects(Client.connect(server.url, { transport }), /cannot connect/);
+    });
+  }
+
   test('a client that does not trust the certificate cannot connect', async () => {
     await assert.rejects(Client.connect(server.url), /cannot connect/);
     await assert.rejects(httpRequest(`${server.httpUrl}/healthz`), /self[- ]signed|certificate/i);
