@@ -10,6 +10,11 @@ namespace ws::net {
 namespace {
 bool g_json = false;  // written once at startup, before any thread starts
 
+// spdlog's registry is created on first use. Create it during static initialisation, on the
+// main thread, so it never happens first on an I/O thread racing another (TSan reports that
+// race because libspdlog is not instrumented).
+[[maybe_unused]] const spdlog::logger* const kRegistryReady = spdlog::default_logger_raw();
+
 bool needs_quotes(std::string_view v) {
   if (v.empty()) return true;
   for (char c : v) {
