@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <optional>
@@ -503,6 +504,23 @@ inline EngineOptions options_with(std::size_t capacity, std::chrono::seconds gra
   o.reconnect_grace = grace;
   o.ring_timeout = ring;
   return o;
+}
+
+/// The ways a member stops being one without being kicked: `leave`, or a drop that outlives
+/// the default 30 s grace period. Each entry turns `p` into a former member.
+struct FormerMemberCase {
+  std::string name;
+  std::function<void(Harness&, const Peer&)> make_former;
+};
+inline std::vector<FormerMemberCase> former_member_cases() {
+  return {
+      {"left", [](Harness& h, const Peer& p) { h.as(p, "leave"); }},
+      {"grace expired",
+       [](Harness& h, const Peer& p) {
+         h.drop(p.conn);
+         h.advance(30s);
+       }},
+  };
 }
 
 }  // namespace ws::core::test

@@ -276,24 +276,12 @@ TEST(Capacity, SeatsFreedByLeaveOrKickAreTaken) {
 }
 
 TEST(Capacity, ReJoiningAfterRemovalIsSubjectToCapacity) {
-  struct Case {
-    std::string name;
-    std::function<void(Harness&, const Peer&)> remove;
-  };
-  const std::vector<Case> cases = {
-      {"left", [](Harness& h, const Peer& p) { h.as(p, "leave"); }},
-      {"grace expired",
-       [](Harness& h, const Peer& p) {
-         h.drop(p.conn);
-         h.advance(30s);
-       }},
-  };
-  for (const auto& tc : cases) {
+  for (const auto& tc : former_member_cases()) {
     SCOPED_TRACE(tc.name);
     Harness h(options_with(2));
     const Space s = h.create();
     const Peer a = h.join(s, "A");
-    tc.remove(h, a);
+    tc.make_former(h, a);
     const Peer b = h.join(s, "B");
     const Peer back = h.reattend(a);
     EXPECT_EQ(h.only(back.conn).event, "full");

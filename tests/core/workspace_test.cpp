@@ -630,19 +630,7 @@ TEST(Kick, TargetsOtherThanACurrentMember) {
 }
 
 TEST(Kick, FormerMembersAreRevokedAndAnnouncedLikeAnyKick) {
-  struct Case {
-    std::string name;
-    std::function<void(Harness&, const Peer&)> make_former;
-  };
-  const std::vector<Case> cases = {
-      {"left", [](Harness& h, const Peer& p) { h.as(p, "leave"); }},
-      {"grace expired",
-       [](Harness& h, const Peer& p) {
-         h.drop(p.conn);
-         h.advance(30s);
-       }},
-  };
-  for (const auto& tc : cases) {
+  for (const auto& tc : former_member_cases()) {
     SCOPED_TRACE(tc.name);
     Harness h;
     const Space s = h.create();
