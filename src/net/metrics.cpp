@@ -73,6 +73,35 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
 
 }  // namespace
 
+template <std::size_t N>
+void Histogram<N>::observe(double seconds) {
+  if (std::isnan(seconds)) return;
+  if (seconds < 0) seconds = 0;
+  std::size_t i = 0;
+  while (i < N && seconds > bounds_[i]) ++i;
+  ++counts_[i];
+  sum_.fetch_add(seconds);
+}
+
+// _count is the +Inf bucket, so the histogram stays self-consistent even while observations
+// land concurrently (_sum may lag by the observations in flight).
+template <std::size_t N>
+void Histogram<N>::render(std::string& out, std::string_view name, std::string_view help) const {
+  header(out, name, "histogram", help);
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < N; ++i) {
+    cumulative += counts_[i].load();
+    append(out, "{}_bucket{{le=\"{}\"}} {}\n", name, format_value(bounds_[i]), cumulative);
+  }
+  cumulative += counts_.back().load();
+  append(out, "{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+  append(out, "{}_sum {}\n", name, format_value(sum_.load()));
+  append(out, "{}_count {}\n", name, cumulative);
+}
+
+template class Histogram<Metrics::kLatencyBuckets.size()>;
+template class Histogram<Metrics::kFetchBuckets.size()>;
+
 void Metrics::connection_opened(Transport transport) {
   ++open_[index_of(transport)];
 }
@@ -103,12 +132,18 @@ void Metrics::pin_failure() {
 }
 
 void Metrics::observe_relay_latency(double seconds) {
-  if (std::isnan(seconds)) return;
-  if (seconds < 0) seconds = 0;
-  std::size_t i = 0;
-  while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
-  ++latency_counts_[i];
-  latency_sum_.fetch_add(seconds);
+  relay_latency_.observe(seconds);
+}
+
+void Metrics::ice_attempt(std::string_view provider, bool ok) {
+  std::lock_guard lock(mu_);
+  bump(ice_requests_, provider, 1);
+  if (!ok) bump(ice_failures_, provider, 1);
+}
+
+void Metrics::twilio_fetch(bool ok, double seconds) {
+  twilio_fetch_.observe(seconds);
+  if (!ok) ++twilio_fetch_failures_;
 }
 
 std::string Metrics::render(const std::vector<std::pair<std::string, double>>& gauges) const {
@@ -138,6 +173,18 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
     for (const auto& [code, n] : alerts_) {
       append(out, "workspaces_alerts_total{{code=\"{}\"}} {}\n", escape_label(code), n);
     }
+
+    auto per_provider = [&](std::string_view name, std::string_view help, const Counts& counts) {
+      header(out, name, "counter", help);
+      for (const auto& [provider, n] : counts) {
+        append(out, "{}{{provider=\"{}\"}} {}\n", name, escape_label(provider), n);
+      }
+    };
+    per_provider("workspaces_ice_requests_total",
+                 "iceservers requests each ICE provider was asked to answer.", ice_requests_);
+    per_provider("workspaces_ice_failures_total",
+                 "iceservers requests an ICE provider failed (the next one was asked).",
+                 ice_failures_);
   }
 
   header(out, "workspaces_auth_failures_total", "counter", "Rejected access or invite tokens.");
@@ -145,20 +192,13 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
   header(out, "workspaces_pin_failures_total", "counter", "Wrong workspace PINs.");
   append(out, "workspaces_pin_failures_total {}\n", pin_failures_.load());
 
-  // _count is the +Inf bucket, so the histogram stays self-consistent even while observations
-  // land concurrently (_sum may lag by the observations in flight).
-  header(out, "workspaces_relay_latency_seconds", "histogram",
-         "Time from receiving a relayed message to queueing it for its target.");
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
-    cumulative += latency_counts_[i].load();
-    append(out, "workspaces_relay_latency_seconds_bucket{{le=\"{}\"}} {}\n",
-           format_value(kLatencyBuckets[i]), cumulative);
-  }
-  cumulative += latency_counts_.back().load();
-  append(out, "workspaces_relay_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", cumulative);
-  append(out, "workspaces_relay_latency_seconds_sum {}\n", format_value(latency_sum_.load()));
-  append(out, "workspaces_relay_latency_seconds_count {}\n", cumulative);
+  relay_latency_.render(out, "workspaces_relay_latency_seconds",
+                        "Time from receiving a relayed message to queueing it for its target.");
+  twilio_fetch_.render(out, "workspaces_ice_twilio_fetch_seconds",
+                       "Duration of Twilio Tokens.json fetches (cache misses), any outcome.");
+  header(out, "workspaces_ice_twilio_fetch_failures_total", "counter",
+         "Twilio Tokens.json fetches that failed (error status, timeout, garbage).");
+  append(out, "workspaces_ice_twilio_fetch_failures_total {}\n", twilio_fetch_failures_.load());
 
   for (const auto& [name, value] : gauges) {
     const std::string clean = sanitize_name(name);

@@ -19,11 +19,29 @@ namespace ws::net {
 /// app, which must keep it alive while sessions or the /metrics hook may use it.
 /// Label values (events, alert codes) should come from a fixed set: each distinct value is one
 /// time series kept for the life of the process.
+/// A Prometheus histogram with fixed bucket bounds (seconds; +Inf implicit). Lock-free.
+template <std::size_t N>
+class Histogram {
+ public:
+  explicit constexpr Histogram(std::array<double, N> bounds) : bounds_(bounds) {}
+  void observe(double seconds);
+  /// `name`_bucket/_sum/_count lines, with HELP and TYPE.
+  void render(std::string& out, std::string_view name, std::string_view help) const;
+
+ private:
+  std::array<double, N> bounds_;
+  // Non-cumulative counts per bucket; the last one is (bounds_.back(), +Inf].
+  std::array<std::atomic<std::uint64_t>, N + 1> counts_{};
+  std::atomic<double> sum_{0.0};
+};
+
 class Metrics {
  public:
   /// Upper bounds (seconds) of the relay latency histogram buckets; +Inf is implicit.
   static constexpr std::array<double, 13> kLatencyBuckets = {
       0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+  /// Bounds of the Twilio fetch latency histogram.
+  static constexpr std::array<double, 8> kFetchBuckets = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   void connection_opened(Transport transport);
   void connection_closed(Transport transport);
@@ -33,6 +51,10 @@ class Metrics {
   void auth_failure();
   void pin_failure();
   void observe_relay_latency(double seconds);
+  /// One ICE provider asked for an `iceservers` reply (PROTOCOL.md §6), and whether it answered.
+  void ice_attempt(std::string_view provider, bool ok);
+  /// One HTTP fetch from Twilio's Tokens.json (cache misses only), its outcome and duration.
+  void twilio_fetch(bool ok, double seconds);
 
   /// Prometheus text exposition (version 0.0.4) of every metric, then one gauge per entry of
   /// `gauges` (name, value); names are sanitised to [a-zA-Z0-9_:].
@@ -45,14 +67,16 @@ class Metrics {
   std::array<std::atomic<std::int64_t>, kTransports> open_{};
   std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::uint64_t> pin_failures_{0};
-  // Non-cumulative counts per bucket; the last one is (1, +Inf].
-  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_counts_{};
-  std::atomic<double> latency_sum_{0.0};
+  Histogram<kLatencyBuckets.size()> relay_latency_{kLatencyBuckets};
+  Histogram<kFetchBuckets.size()> twilio_fetch_{kFetchBuckets};
+  std::atomic<std::uint64_t> twilio_fetch_failures_{0};
 
-  mutable std::mutex mu_;                      // guards frames_in_, frames_out_, alerts_
+  mutable std::mutex mu_;                      // guards frames_in_, frames_out_, alerts_, ice_*
   std::array<Counts, kTransports> frames_in_;  // per transport: event -> count
   std::array<Counts, kTransports> frames_out_;
-  Counts alerts_;  // code -> count
+  Counts alerts_;        // code -> count
+  Counts ice_requests_;  // provider -> attempts
+  Counts ice_failures_;  // provider -> failed attempts
 };
 
 }  // namespace ws::net

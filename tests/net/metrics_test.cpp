@@ -86,6 +86,12 @@ TEST(Metrics, FreshRenderDeclaresEveryFamilyWithZeroes) {
            "workspaces_relay_latency_seconds_bucket{le=\"+Inf\"} 0",
            "workspaces_relay_latency_seconds_sum 0",
            "workspaces_relay_latency_seconds_count 0",
+           "# TYPE workspaces_ice_requests_total counter",
+           "# TYPE workspaces_ice_failures_total counter",
+           "# TYPE workspaces_ice_twilio_fetch_seconds histogram",
+           "workspaces_ice_twilio_fetch_seconds_bucket{le=\"10\"} 0",
+           "workspaces_ice_twilio_fetch_seconds_count 0",
+           "workspaces_ice_twilio_fetch_failures_total 0",
        }) {
     EXPECT_TRUE(contains_line(text, line)) << line << "\nin:\n" << text;
   }
@@ -149,6 +155,33 @@ TEST(Metrics, HistogramBucketsAreCumulativeAndUpperInclusive) {
   const auto at = text.find(sum_prefix);
   ASSERT_NE(at, std::string::npos);
   EXPECT_NEAR(std::strtod(text.c_str() + at + sum_prefix.size(), nullptr), 2.0024, 1e-9);
+}
+
+TEST(Metrics, CountsIceRequestsAndFailuresPerProviderAndTwilioFetches) {
+  Metrics metrics;
+  metrics.ice_attempt("twilio", false);
+  metrics.ice_attempt("twilio", true);
+  metrics.ice_attempt("twilio", true);
+  metrics.ice_attempt("turn-rest", true);
+  metrics.twilio_fetch(true, 0.08);
+  metrics.twilio_fetch(false, 5.0);
+  const std::string text = metrics.render({});
+  expect_valid_exposition(text);
+  for (const char* line : {
+           "workspaces_ice_requests_total{provider=\"twilio\"} 3",
+           "workspaces_ice_requests_total{provider=\"turn-rest\"} 1",
+           "workspaces_ice_failures_total{provider=\"twilio\"} 1",
+           "workspaces_ice_twilio_fetch_seconds_bucket{le=\"0.05\"} 0",
+           "workspaces_ice_twilio_fetch_seconds_bucket{le=\"0.1\"} 1",
+           "workspaces_ice_twilio_fetch_seconds_bucket{le=\"2.5\"} 1",
+           "workspaces_ice_twilio_fetch_seconds_bucket{le=\"5\"} 2",
+           "workspaces_ice_twilio_fetch_seconds_count 2",
+           "workspaces_ice_twilio_fetch_failures_total 1",
+       }) {
+    EXPECT_TRUE(contains_line(text, line)) << line << "\nin:\n" << text;
+  }
+  EXPECT_FALSE(contains_line(text, "workspaces_ice_failures_total{provider=\"turn-rest\"} 0"))
+      << "providers that never failed have no failure series";
 }
 
 TEST(Metrics, EscapesLabelValues) {
