@@ -11,12 +11,12 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/ice_setup.hpp"
 #include "app/runtime.hpp"
 #include "auth/jwt.hpp"
 #include "auth/pin.hpp"
 #include "auth/random.hpp"
 #include "core/engine.hpp"
-#include "ice/ice_provider.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
 #include "net/server.hpp"
@@ -77,16 +77,6 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
   o.development = c.development;
   o.metrics = &metrics;
   return o;
-}
-
-/// PROTOCOL.md §6 order, as far as this build goes: development -> Google STUN; a static
-/// `ice_servers` list; else Google STUN (warned about by config::check).
-std::unique_ptr<ice::IceProvider> make_ice(const config::Config& c) {
-  if (c.development)
-    return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
-  if (!c.ice_servers.empty())
-    return std::make_unique<ice::StaticIceProvider>("static", c.ice_servers);
-  return std::make_unique<ice::StaticIceProvider>("google-stun", ice::google_stun());
 }
 
 /// SIGTERM/SIGINT: stop accepting, `server-shutdown` to all, wait up to the drain time for
@@ -185,11 +175,14 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
                      "workspaces will not survive a restart");
   }
   store::MemoryStore store;
-  auto ice = make_ice(cfg);
   net::Metrics metrics;
-
   asio::io_context ioc;
-  Runtime runtime(ioc, RuntimeParts{engine, store, *ice, pins, metrics, cfg.development});
+  auto ice = make_ice(cfg, ioc.get_executor(), metrics);
+  if (!ice) {
+    net::log_message(spdlog::level::err, "cannot start: " + ice.error().message);
+    return 1;
+  }
+  Runtime runtime(ioc, RuntimeParts{engine, store, *ice->provider, pins, metrics, cfg.development});
   auto snapshot = store.load();
   if (!snapshot) {
     net::log_message(spdlog::level::err, "cannot load state: " + snapshot.error().message);
@@ -218,7 +211,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   const std::string scheme = cfg.enable_https ? "https" : "http";
   net::log_banner(fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})", WS_VERSION,
                               cfg.development ? "development" : "production",
-                              cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->name(),
+                              cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->provider->name(),
                               store.name()));
   net::log_banner(
       fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address, (*server)->port()));

@@ -185,6 +185,7 @@ std::string describe(const Config& c) {
   line("turn_urls", list(c.turn_urls));
   line("stun_urls", list(c.stun_urls));
   line("turn_ttl_seconds", c.turn_ttl_seconds);
+  line("twilio_timeout_ms", c.twilio_timeout_ms);
   // Static ICE entries may carry TURN credentials: count them, never print them.
   line("ice_servers", std::to_string(c.ice_servers.size()) + " entries");
   line("max_connections", c.max_connections);

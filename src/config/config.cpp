@@ -108,9 +108,7 @@ core::Result<void> apply_environment(const std::string& name, const std::string&
   } else if (name == "TWILIO_AUTH_TOKEN") {
     config.twilio_auth_token = value;
   } else if (name == "TWILIO_API_BASE") {
-    if (!value.starts_with("http://") && !value.starts_with("https://")) {
-      return bad("TWILIO_API_BASE must start with http:// or https://", name);
-    }
+    if (auto problem = detail::check_https_base(value)) return bad(*problem, name);
     config.twilio_api_base = value;
   } else if (name == "TURN_SECRET") {
     config.turn_secret = value;

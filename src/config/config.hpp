@@ -79,7 +79,8 @@ struct Config {
   std::vector<std::string> turn_urls;  // turn:/turns: URLs for TURN REST credentials (§6)
   std::vector<std::string> stun_urls;  // stun:/stuns: URLs sent along with them
   std::int64_t turn_ttl_seconds = 86400;
-  boost::json::array ice_servers;  // static RTCIceServer list, shape already validated
+  std::int64_t twilio_timeout_ms = 5000;  // whole Tokens.json fetch, then fall back
+  boost::json::array ice_servers;         // static RTCIceServer list, shape already validated
 
   // ---- config file: abuse limits (§10) ----
   std::int64_t max_connections = 50000;

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include <boost/json.hpp>
+#include <boost/url/parse.hpp>
 
 #include "config/detail.hpp"
 
@@ -295,6 +296,7 @@ const std::vector<Key>& keys() {
       {"turn_urls", strings(&Config::turn_urls, {"turn:", "turns:"})},
       {"stun_urls", strings(&Config::stun_urls, {"stun:", "stuns:"})},
       {"turn_ttl_seconds", integer(&Config::turn_ttl_seconds, 60, kMaxInt)},
+      {"twilio_timeout_ms", integer(&Config::twilio_timeout_ms, 100, 60000)},
       {"ice_servers", set_ice_servers},
       // Abuse limits (PROTOCOL.md §10).
       {"max_connections", integer(&Config::max_connections, 1, kMaxInt)},
@@ -456,6 +458,19 @@ core::Result<AppliedFile> apply_config_file(std::string_view text, const std::st
 std::optional<LogFormat> parse_log_format(std::string_view text) {
   if (iequals(text, "text")) return LogFormat::kText;
   if (iequals(text, "json")) return LogFormat::kJson;
+  return std::nullopt;
+}
+
+std::optional<std::string> check_https_base(std::string_view url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  const std::string got = " (got '" + std::string(url) + "')";
+  if (!u || u->scheme() != "https" || u->encoded_host().empty()) {
+    return "TWILIO_API_BASE must be an https:// URL: the auth token goes with every request" + got;
+  }
+  if (u->has_userinfo()) return std::string("TWILIO_API_BASE must not hold credentials");
+  if (u->has_query() || u->has_fragment()) {
+    return "TWILIO_API_BASE must not have a query or fragment" + got;
+  }
   return std::nullopt;
 }
 

@@ -44,6 +44,10 @@ std::string did_you_mean(std::string_view unknown, const std::vector<std::string
 /// Parses "text"/"json" (any case).
 std::optional<LogFormat> parse_log_format(std::string_view text);
 
+/// Why `url` cannot be TWILIO_API_BASE (an https:// URL with a host and no credentials,
+/// query or fragment), or nullopt when it can.
+std::optional<std::string> check_https_base(std::string_view url);
+
 /// Parses "debug"/"info"/"warn"/"error" (any case).
 std::optional<LogLevel> parse_log_level(std::string_view text);
 

@@ -106,6 +106,7 @@ TEST(Defaults, MatchProtocolSections9And10) {
   EXPECT_THAT(c.turn_urls, IsEmpty());
   EXPECT_THAT(c.stun_urls, IsEmpty());
   EXPECT_EQ(c.turn_ttl_seconds, 86400);
+  EXPECT_EQ(c.twilio_timeout_ms, 5000);
   EXPECT_TRUE(c.ice_servers.empty());
   EXPECT_EQ(c.max_connections, 50000);
   EXPECT_EQ(c.max_connections_per_ip, 200);
@@ -144,6 +145,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
     "workspace_idle_ttl_seconds": 3600,
     "turn_urls": ["turn:turn.example.com:3478", "turns:turn.example.com:5349"],
     "stun_urls": ["stun:stun.example.com:3478"], "turn_ttl_seconds": 600,
+    "twilio_timeout_ms": 750,
     "ice_servers": [{"urls": "stun:s.example.com"},
                     {"urls": ["turn:t.example.com"], "username": "u", "credential": "c"}],
     "max_connections": 10, "max_connections_per_ip": 2,
@@ -185,6 +187,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
               ElementsAre("turn:turn.example.com:3478", "turns:turn.example.com:5349"));
   EXPECT_THAT(c.stun_urls, ElementsAre("stun:stun.example.com:3478"));
   EXPECT_EQ(c.turn_ttl_seconds, 600);
+  EXPECT_EQ(c.twilio_timeout_ms, 750);
   ASSERT_EQ(c.ice_servers.size(), 2u);
   EXPECT_EQ(c.ice_servers[1].at("username").as_string(), "u");
   EXPECT_EQ(c.max_connections, 10);
@@ -311,7 +314,7 @@ TEST(Load, ReadsEveryEnvironmentKey) {
                          {"DEVELOPMENT", "1"},
                          {"TWILIO_ACCOUNT_SID", "sid"},
                          {"TWILIO_AUTH_TOKEN", "tat"},
-                         {"TWILIO_API_BASE", "http://127.0.0.1:9"},
+                         {"TWILIO_API_BASE", "https://127.0.0.1:9/base"},
                          {"TURN_SECRET", "ts"},
                          {"REDIS_URL", "redis://localhost"},
                          {"LOG_FORMAT", "JSON"},
@@ -326,7 +329,7 @@ TEST(Load, ReadsEveryEnvironmentKey) {
   EXPECT_TRUE(c.development);
   EXPECT_EQ(c.twilio_account_sid, "sid");
   EXPECT_EQ(c.twilio_auth_token, "tat");
-  EXPECT_EQ(c.twilio_api_base, "http://127.0.0.1:9");
+  EXPECT_EQ(c.twilio_api_base, "https://127.0.0.1:9/base");
   EXPECT_EQ(c.turn_secret, "ts");
   EXPECT_EQ(c.redis_url, "redis://localhost");
   EXPECT_EQ(c.log_format, LogFormat::kJson);
@@ -468,6 +471,7 @@ TEST(Validation, WrongTypeIsAnErrorNamingTheKey) {
                           "pin_failure_window_seconds",
                           "workspace_idle_ttl_seconds",
                           "turn_ttl_seconds",
+                          "twilio_timeout_ms",
                           "max_connections",
                           "max_connections_per_ip",
                           "new_connections_per_ip_per_second",
@@ -559,6 +563,8 @@ TEST(Validation, OutOfRangeIntegersNameTheKeyAndTheRange) {
       {"ping_timeout_ms", "99", "between 100 and"},
       {"shutdown_drain_seconds", "-5", "between 0 and"},
       {"turn_ttl_seconds", "59", "between 60 and"},
+      {"twilio_timeout_ms", "99", "between 100 and 60000"},
+      {"twilio_timeout_ms", "60001", "between 100 and 60000"},
       {"max_connections", "0", "between 1 and"},
       {"messages_burst", "0", "between 1 and"},
       {"handshake_timeout_ms", "0", "between 100 and"},
@@ -587,7 +593,11 @@ TEST(Validation, EnvironmentValuesAreChecked) {
       {"DEVELOPMENT", "on", "DEVELOPMENT must be true/false, 1/0 or yes/no (got 'on')"},
       {"LOG_FORMAT", "xml", "LOG_FORMAT must be text or json"},
       {"LOG_LEVEL", "trace", "LOG_LEVEL must be debug, info, warn or error"},
-      {"TWILIO_API_BASE", "api.twilio.com", "TWILIO_API_BASE must start with http:// or https://"},
+      {"TWILIO_API_BASE", "api.twilio.com", "TWILIO_API_BASE must be an https:// URL"},
+      {"TWILIO_API_BASE", "http://127.0.0.1:9", "TWILIO_API_BASE must be an https:// URL"},
+      {"TWILIO_API_BASE", "https://", "TWILIO_API_BASE must be an https:// URL"},
+      {"TWILIO_API_BASE", "https://sid:tok@api.twilio.com", "must not hold credentials"},
+      {"TWILIO_API_BASE", "https://api.twilio.com/?x=1", "must not have a query or fragment"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.key + "=" + c.value);
