@@ -33,12 +33,13 @@ Member* Workspace::member(const AttendeeId& a) {
 }
 
 WorkspaceRecord Workspace::record() const {
-  WorkspaceRecord r{id, name, avatar, owner, created_ms, pin_hash, invite, {}, {}, {}, {}};
+  WorkspaceRecord r{id, name, avatar, owner, created_ms, pin_hash, invite, {}, {}, {}, {}, {}};
   for (const auto& aid : join_order) r.members.push_back(members.at(aid).rec);
   for (const auto& [aid, rec] : former) r.former.push_back(rec);
   r.revoked.assign(revoked.begin(), revoked.end());
   std::sort(r.revoked.begin(), r.revoked.end());
   if (call) r.call = call->rec;
+  r.idle_since_ms = idle_since_ms;
   return r;
 }
 
@@ -68,12 +69,15 @@ Effects Engine::restore(const Snapshot& snapshot, TimePoint now) {
     for (const auto& a : r.former) ws.former[a.id] = a;
     ws.revoked.insert(r.revoked.begin(), r.revoked.end());
     if (r.call) ws.call = Call{*r.call, {}};  // rings in flight are dropped (PROTOCOL.md §8)
+    // Nobody is online after a restart: idle since it was recorded, else since boot.
+    ws.idle_since_ms = r.idle_since_ms ? *r.idle_since_ms : unix_ms(now);
     auto [it, inserted] = m.workspaces.emplace(r.id, std::move(ws));
     // After a restart every attendee is offline with a fresh grace period from boot.
     for (auto& [aid, member] : it->second.members) {
       member.grace_timer =
           m.arm(out, TimerInfo{TimerInfo::Kind::kGrace, r.id, aid}, now + m.opt.reconnect_grace);
     }
+    m.track_idle(it->second, now, out);
   }
   return out;
 }
@@ -103,6 +107,7 @@ EngineStats Engine::stats() const {
     for (const auto& [aid, mem] : ws.members) s.online_attendees += mem.conn ? 1 : 0;
     s.calls += ws.call ? 1 : 0;
   }
+  s.expired_workspaces = impl_->expired_workspaces;
   return s;
 }
 
@@ -169,7 +174,7 @@ Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint 
       return alert(to, ErrorCode::kConflict, "this connection is already another member");
     }
     if (!req.payload) return bad_frame(req.payload.error());
-    return re_attend(to, ws, *claims, *req.access_token);
+    return re_attend(to, ws, *claims, *req.access_token, now);
   }
   Member* self = ws.member(claims->aid);
   if (!self) {
@@ -224,6 +229,7 @@ Effects Engine::Impl::on_disconnected(ConnId conn_id, TimePoint now) {
   mem->conn.reset();
   log(out, LogLevel::kInfo, "attendee.offline",
       {{"workspace", ws.id.value}, {"attendee", bound->aid.value}});
+  if (track_idle(ws, now, out)) persist(out, ws);
   // PROTOCOL.md §4.2: stays a member, offline, for the reconnect grace period.
   if (opt.reconnect_grace.count() == 0) {
     Effects more = grace_expired(ws, bound->aid, now);
@@ -275,6 +281,11 @@ Effects Engine::Impl::on_timer(TimerId id, TimePoint now) {
   auto wit = workspaces.find(info.wid);
   if (wit == workspaces.end()) return {};
   Workspace& ws = wit->second;
+  if (info.kind == TimerInfo::Kind::kIdle) {
+    if (ws.idle_timer != id) return {};
+    ws.idle_timer.reset();
+    return idle_expired(ws, now);
+  }
   if (info.kind == TimerInfo::Kind::kGrace) {
     Member* mem = ws.member(info.aid);
     if (!mem || mem->conn || mem->grace_timer != id) return {};

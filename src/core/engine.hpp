@@ -143,6 +143,9 @@ struct EngineOptions {
   std::chrono::seconds bad_frame_window{10};
   int pin_max_failures = 5;  // per IP per workspace per window
   std::chrono::seconds pin_failure_window{60};
+  /// workspace_idle_ttl_seconds: a workspace with no member online for this long is deleted
+  /// (0 = never).
+  std::chrono::seconds idle_ttl{0};
 };
 
 /// Counts for /metrics, read on the Engine's strand.
@@ -152,6 +155,7 @@ struct EngineStats {
   std::size_t attendees = 0;  // members, online or within grace
   std::size_t online_attendees = 0;
   std::size_t calls = 0;
+  std::uint64_t expired_workspaces = 0;  // deleted by idle_ttl since start
 };
 
 /// Owns all workspace, attendee and call state. Not thread-safe: one strand calls it.

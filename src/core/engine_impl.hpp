@@ -39,7 +39,9 @@ struct Workspace {
   std::map<AttendeeId, AttendeeRecord> former;
   std::unordered_set<AttendeeId> revoked;
   std::optional<Call> call;
-  std::vector<AttendeeId> join_order;  // members in the order they joined (for stable lists)
+  std::vector<AttendeeId> join_order;         // members in the order they joined (for stable lists)
+  std::optional<std::int64_t> idle_since_ms;  // no member online since (unix ms)
+  std::optional<TimerId> idle_timer;          // fires at idle_since + idle_ttl
 
   Member* member(const AttendeeId& a);
   WorkspaceRecord record() const;
@@ -66,9 +68,9 @@ struct ReplyTo {
 };
 
 struct TimerInfo {
-  enum class Kind { kGrace, kRing } kind;
+  enum class Kind { kGrace, kRing, kIdle } kind;
   WorkspaceId wid;
-  AttendeeId aid;  // grace: the offline member; ring: the callee
+  AttendeeId aid;  // grace: the offline member; ring: the callee; idle: empty
 };
 
 struct PendingCreate {
@@ -112,6 +114,7 @@ struct Engine::Impl {
   std::uint64_t pin_checks = 0;  // attends to PIN workspaces, paces prune_pin_attempts
   std::uint64_t next_timer = 1;
   std::uint64_t next_request = 1;
+  std::uint64_t expired_workspaces = 0;
 
   // ---- dispatch (engine.cpp) ----
   Effects on_received(ConnId conn, const Request& req, TimePoint now);
@@ -128,7 +131,7 @@ struct Engine::Impl {
   void prune_pin_attempts(TimePoint now);
   Effects finish_attend(const PendingAttend& p, bool match, TimePoint now);
   Effects re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
-                    const std::string& token);
+                    const std::string& token, TimePoint now);
   Effects leave(Caller& c, TimePoint now);
   Effects destroy(Caller& c, TimePoint now);
   Effects kick(Caller& c, const KickReq& req, TimePoint now);
@@ -136,6 +139,13 @@ struct Engine::Impl {
   Effects list_attendees(Caller& c);
   Effects refresh(Caller& c, TimePoint now);
   Effects grace_expired(Workspace& ws, const AttendeeId& aid, TimePoint now);
+  /// Keeps `idle_since_ms` and the idle timer in step with whether any member is online.
+  /// Returns true when `idle_since_ms` changed, so the caller persists the record.
+  bool track_idle(Workspace& ws, TimePoint now, Effects& out);
+  Effects idle_expired(Workspace& ws, TimePoint now);
+  /// Cancels the workspace's timers, forgets its PIN attempts and erases it. Unbinding the
+  /// members' connections and telling anyone is the caller's business.
+  void drop_workspace(Workspace& ws, Effects& out);
 
   // ---- call handlers (handlers/call.cpp) ----
   Effects ring(Caller& c, const RingReq& req, TimePoint now);

@@ -39,6 +39,9 @@ struct WorkspaceRecord {
   std::vector<AttendeeRecord> former;   // left or expired: may re-attend with their token
   std::vector<AttendeeId> revoked;      // kicked: their tokens are dead
   std::optional<CallRecord> call;
+  // Since when no member has been online (unix ms); empty while someone is online. Drives
+  // workspace_idle_ttl_seconds across restarts.
+  std::optional<std::int64_t> idle_since_ms;
   friend bool operator==(const WorkspaceRecord&, const WorkspaceRecord&) = default;
 };
 

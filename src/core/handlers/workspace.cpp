@@ -157,6 +157,7 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
   const AttendeeId aid = me.rec.id;
 
   Effects out;
+  track_idle(ws, now, out);
   persist(out, ws);
   out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kAttendanceGranted,
                                       granted_data(ws, aid, issue_access(ws, aid, now)))});
@@ -167,7 +168,7 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
 }
 
 Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
-                                const std::string& token) {
+                                const std::string& token, TimePoint now) {
   Effects out;
   const AttendeeId& aid = claims.aid;
   if (Member* mem = ws.member(aid)) {
@@ -184,6 +185,7 @@ Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessCl
     }
     cancel(out, mem->grace_timer);
     bind_member(ws, mem->rec, to.conn);
+    if (track_idle(ws, now, out)) persist(out, ws);
     out.push_back(
         Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted, granted_data(ws, aid, token))});
     log(out, LogLevel::kInfo, "attendee.resumed",
@@ -200,6 +202,7 @@ Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessCl
           ? fit->second
           : AttendeeRecord{aid, opt.anonymous_attendee, opt.default_attendee_avatar, true, true};
   Member& me = bind_member(ws, std::move(rec), to.conn);
+  track_idle(ws, now, out);
   persist(out, ws);
   out.push_back(
       Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted, granted_data(ws, aid, token))});
@@ -220,12 +223,12 @@ Effects Engine::Impl::leave(Caller& c, TimePoint now) {
   std::erase(ws.join_order, aid);
   ws.former[aid] = rec;
   unbind(c.to.conn);
+  track_idle(ws, now, out);
   persist(out, ws);
   out.push_back(Send{
       c.to.conn, reply(c.to, ServerEvent::kLeft, {{"workspace", views::id_only(ws.id.value)}})});
   push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
   log(out, LogLevel::kInfo, "attendee.left", {{"workspace", ws.id.value}, {"attendee", aid.value}});
-  (void)now;
   return out;
 }
 
@@ -242,18 +245,8 @@ Effects Engine::Impl::destroy(Caller& c, TimePoint now) {
        {{"workspace", views::id_only(wid.value)}});
   for (auto& [aid, mem] : ws.members) {
     if (mem.conn) unbind(*mem.conn);
-    cancel(out, mem.grace_timer);
   }
-  if (ws.call) {
-    for (auto& [callee, timer] : ws.call->rings) {
-      std::optional<TimerId> t = timer;
-      cancel(out, t);
-    }
-  }
-  for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
-    it = it->first.second == wid ? pin_attempts.erase(it) : std::next(it);
-  }
-  workspaces.erase(wid);
+  drop_workspace(ws, out);
   log(out, LogLevel::kInfo, "workspace.destroyed", {{"workspace", wid.value}});
   (void)now;
   return out;
@@ -279,6 +272,7 @@ Effects Engine::Impl::kick(Caller& c, const KickReq& req, TimePoint now) {
     std::erase(ws.join_order, req.target);
   }
   ws.former.erase(req.target);
+  track_idle(ws, now, out);
   persist(out, ws);
   json::object data{{"id", req.target.value}};
   out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kKicked, data)});
@@ -290,7 +284,6 @@ Effects Engine::Impl::kick(Caller& c, const KickReq& req, TimePoint now) {
   }
   log(out, LogLevel::kInfo, "attendee.kicked",
       {{"workspace", ws.id.value}, {"attendee", req.target.value}});
-  (void)now;
   return out;
 }
 
@@ -330,6 +323,50 @@ Effects Engine::Impl::grace_expired(Workspace& ws, const AttendeeId& aid, TimePo
       {{"workspace", ws.id.value}, {"attendee", aid.value}});
   (void)now;
   return out;
+}
+
+bool Engine::Impl::track_idle(Workspace& ws, TimePoint now, Effects& out) {
+  const bool anyone_online = std::any_of(ws.members.begin(), ws.members.end(),
+                                         [](const auto& m) { return m.second.conn.has_value(); });
+  if (anyone_online) {
+    cancel(out, ws.idle_timer);
+    return std::exchange(ws.idle_since_ms, std::nullopt).has_value();
+  }
+  const bool changed = !ws.idle_since_ms;
+  if (changed) ws.idle_since_ms = unix_ms(now);
+  if (!ws.idle_timer && opt.idle_ttl.count() > 0) {
+    const TimePoint since{std::chrono::milliseconds(*ws.idle_since_ms)};
+    ws.idle_timer = arm(out, TimerInfo{TimerInfo::Kind::kIdle, ws.id, {}}, since + opt.idle_ttl);
+  }
+  return changed;
+}
+
+Effects Engine::Impl::idle_expired(Workspace& ws, TimePoint now) {
+  Effects out;
+  const WorkspaceId wid = ws.id;
+  const std::int64_t idle_for_s = (unix_ms(now) - ws.idle_since_ms.value_or(unix_ms(now))) / 1000;
+  out.push_back(Persist{WorkspaceDeleted{wid}});
+  drop_workspace(ws, out);
+  ++expired_workspaces;
+  log(out, LogLevel::kInfo, "workspace.expired",
+      {{"workspace", wid.value}, {"idle_seconds", std::to_string(idle_for_s)}});
+  return out;
+}
+
+void Engine::Impl::drop_workspace(Workspace& ws, Effects& out) {
+  for (auto& [aid, mem] : ws.members) cancel(out, mem.grace_timer);
+  if (ws.call) {
+    for (auto& [callee, timer] : ws.call->rings) {
+      std::optional<TimerId> t = timer;
+      cancel(out, t);
+    }
+  }
+  cancel(out, ws.idle_timer);
+  const WorkspaceId wid = ws.id;
+  for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
+    it = it->first.second == wid ? pin_attempts.erase(it) : std::next(it);
+  }
+  workspaces.erase(wid);
 }
 
 }  // namespace ws::core
