@@ -20,6 +20,7 @@
 #include "net/log.hpp"
 #include "net/metrics.hpp"
 #include "net/server.hpp"
+#include "store/json_file_store.hpp"
 #include "store/memory_store.hpp"
 
 namespace ws::app {
@@ -57,6 +58,7 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.max_bad_frames = static_cast<int>(c.max_bad_frames);
   o.pin_max_failures = static_cast<int>(c.pin_max_failures);
   o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
+  o.idle_ttl = std::chrono::seconds(c.workspace_idle_ttl_seconds);
   return o;
 }
 
@@ -77,6 +79,14 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
   o.development = c.development;
   o.metrics = &metrics;
   return o;
+}
+
+/// json_storage_file set: the durable JSON-lines store (PROTOCOL.md §8); else memory only.
+std::unique_ptr<store::StateStore> make_store(const config::Config& c) {
+  if (c.json_storage_file.empty()) return std::make_unique<store::MemoryStore>();
+  return std::make_unique<store::JsonFileStore>(
+      store::JsonFileOptions{c.json_storage_file, c.repair},
+      [](core::Log line) { net::log_event(line); });
 }
 
 /// SIGTERM/SIGINT: stop accepting, `server-shutdown` to all, wait up to the drain time for
@@ -169,12 +179,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   auth::PinHasher pins(cfg.salt_string);
   auth::CsprngRandom random;
   core::Engine engine(engine_options(cfg), tokens, random);
-  if (!cfg.json_storage_file.empty()) {
-    net::log_message(spdlog::level::warn,
-                     "json_storage_file is set, but this build keeps state in memory only: "
-                     "workspaces will not survive a restart");
-  }
-  store::MemoryStore store;
+  std::unique_ptr<store::StateStore> store = make_store(cfg);
   net::Metrics metrics;
   asio::io_context ioc;
   auto ice = make_ice(cfg, ioc.get_executor(), metrics);
@@ -182,23 +187,29 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
     net::log_message(spdlog::level::err, "cannot start: " + ice.error().message);
     return 1;
   }
-  Runtime runtime(ioc, RuntimeParts{engine, store, *ice->provider, pins, metrics, cfg.development});
-  auto snapshot = store.load();
+  Runtime runtime(ioc,
+                  RuntimeParts{engine, *store, *ice->provider, pins, metrics, cfg.development});
+  auto snapshot = store->load();
   if (!snapshot) {
     net::log_message(spdlog::level::err, "cannot load state: " + snapshot.error().message);
     return 1;
   }
+  net::log_event(
+      spdlog::level::info, "store.loaded",
+      {{"store", store->name()}, {"workspaces", std::to_string(snapshot->workspaces.size())}});
   runtime.restore(*snapshot);
 
   std::atomic<bool> ready{true};
   net::HttpHooks hooks;
-  hooks.ready = [&] { return ready.load() && store.healthy(); };
+  hooks.ready = [&] { return ready.load() && store->healthy(); };
   hooks.metrics = [&] {
     core::EngineStats s = runtime.stats();
-    return metrics.render({{"workspaces_workspaces", static_cast<double>(s.workspaces)},
-                           {"workspaces_attendees", static_cast<double>(s.attendees)},
-                           {"workspaces_attendees_online", static_cast<double>(s.online_attendees)},
-                           {"workspaces_calls", static_cast<double>(s.calls)}});
+    return metrics.render(
+        {{"workspaces_workspaces", static_cast<double>(s.workspaces)},
+         {"workspaces_attendees", static_cast<double>(s.attendees)},
+         {"workspaces_attendees_online", static_cast<double>(s.online_attendees)},
+         {"workspaces_calls", static_cast<double>(s.calls)}},
+        {{"workspaces_expired_total", static_cast<double>(s.expired_workspaces)}});
   };
   auto server = net::Server::open(ioc, server_options(cfg, metrics), runtime, hooks);
   if (!server) {
@@ -212,7 +223,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   net::log_banner(fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})", WS_VERSION,
                               cfg.development ? "development" : "production",
                               cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->provider->name(),
-                              store.name()));
+                              store->name()));
   net::log_banner(
       fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address, (*server)->port()));
 

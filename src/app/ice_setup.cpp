@@ -15,18 +15,6 @@ namespace ws::app {
 
 namespace {
 
-spdlog::level::level_enum to_spdlog(core::LogLevel level) {
-  switch (level) {
-    case core::LogLevel::kDebug:
-      return spdlog::level::debug;
-    case core::LogLevel::kInfo:
-      return spdlog::level::info;
-    case core::LogLevel::kWarn:
-      return spdlog::level::warn;
-  }
-  return spdlog::level::info;
-}
-
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -50,9 +38,7 @@ core::Result<IceSetup> make_ice(const config::Config& c, boost::asio::any_io_exe
       observer.fetched = [&metrics](bool ok, std::chrono::duration<double> elapsed) {
         metrics.twilio_fetch(ok, elapsed.count());
       };
-      observer.log = [](core::Log line) {
-        net::log_event(to_spdlog(line.level), line.event, line.fields);
-      };
+      observer.log = [](core::Log line) { net::log_event(line); };
       chain.push_back(std::make_unique<ice::TwilioIceProvider>(
           ice::TwilioOptions{c.twilio_api_base, c.twilio_account_sid, c.twilio_auth_token,
                              std::chrono::milliseconds(c.twilio_timeout_ms)},

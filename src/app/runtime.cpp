@@ -1,8 +1,10 @@
 // Runs the domain Engine on one strand and carries out its Effects.
 #include "app/runtime.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -44,18 +46,6 @@ bool is_relay(const core::Request& r) {
          r.event == core::ClientEvent::kAnswer;
 }
 
-spdlog::level::level_enum to_spdlog(core::LogLevel l) {
-  switch (l) {
-    case core::LogLevel::kDebug:
-      return spdlog::level::debug;
-    case core::LogLevel::kInfo:
-      return spdlog::level::info;
-    case core::LogLevel::kWarn:
-      return spdlog::level::warn;
-  }
-  return spdlog::level::info;
-}
-
 }  // namespace
 
 struct Runtime::Impl : std::enable_shared_from_this<Impl> {
@@ -71,10 +61,13 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
   std::unordered_map<core::TimerId, std::unique_ptr<asio::steady_timer>> timers;
   struct Batch {
     core::Effects effects;
-    std::size_t next = 0;
+    std::size_t next = 0;                     // first effect not carried out yet
+    std::vector<std::uint64_t> persist_seqs;  // store sequence number of each Persist
+    std::size_t next_persist = 0;             // index in persist_seqs of the next Persist
   };
-  std::deque<Batch> queue;  // batches waiting behind a Persist, in order
-  bool waiting_for_store = false;
+  std::deque<Batch> queue;            // batches waiting behind a Persist, in order
+  std::uint64_t persist_issued = 0;   // Persists handed to the store
+  std::uint64_t persist_durable = 0;  // the store said durable up to here (in order)
   asio::steady_timer stats_timer;
   std::chrono::steady_clock::time_point stats_at{};
 
@@ -105,37 +98,55 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Effects after a Persist wait until the store says it is durable (PROTOCOL.md §8); later
-  // batches queue behind so replies never overtake each other.
+  // batches queue behind so replies never overtake each other. Every Persist goes to the
+  // store as soon as the Engine emits it, so changes queued behind an fsync share the next
+  // one (group commit); the store completes them in order.
   void execute(core::Effects effects) {
     if (effects.empty()) return;
-    queue.push_back(Batch{std::move(effects), 0});
+    Batch batch{std::move(effects), 0, {}, 0};
+    for (auto& e : batch.effects) {
+      auto* p = std::get_if<core::Persist>(&e);
+      if (!p) continue;
+      const std::uint64_t seq = ++persist_issued;
+      batch.persist_seqs.push_back(seq);
+      parts.store.apply(std::move(p->change),
+                        [self = shared_from_this(), seq](core::Result<void> r) {
+                          asio::post(self->strand, [self, seq, r = std::move(r)] {
+                            if (!r) self->store_failed(r.error());
+                            self->persist_durable = std::max(self->persist_durable, seq);
+                            self->pump();
+                          });
+                        });
+    }
+    queue.push_back(std::move(batch));
     pump();
   }
 
   void pump() {
-    while (!waiting_for_store && !queue.empty()) {
+    while (!queue.empty()) {
       Batch& b = queue.front();
       while (b.next < b.effects.size()) {
-        core::Effect& e = b.effects[b.next++];
-        if (auto* p = std::get_if<core::Persist>(&e)) {
-          waiting_for_store = true;
-          parts.store.apply(std::move(p->change),
-                            [self = shared_from_this()](core::Result<void> r) {
-                              asio::post(self->strand, [self, r = std::move(r)] {
-                                if (!r)
-                                  net::log_event(spdlog::level::err, "store.write_failed",
-                                                 {{"error", r.error().message}});
-                                self->waiting_for_store = false;
-                                self->pump();
-                              });
-                            });
-          break;
+        core::Effect& e = b.effects[b.next];
+        if (std::holds_alternative<core::Persist>(e)) {
+          if (b.persist_seqs[b.next_persist] > persist_durable) return;  // not on disk yet
+          ++b.next_persist;
+        } else {
+          carry_out(e);
         }
-        carry_out(e);
+        ++b.next;
       }
-      if (waiting_for_store) return;
       queue.pop_front();
     }
+  }
+
+  /// A change the Engine already made could not be made durable. Retrying an fsync after a
+  /// failure is unsafe (the kernel may have dropped the dirty pages), and answering would
+  /// acknowledge what is not on disk: stop, so a supervisor restarts from the durable state.
+  [[noreturn]] void store_failed(const core::Error& error) {
+    net::log_event(spdlog::level::critical, "store.failed",
+                   {{"store", parts.store.name()}, {"error", error.message}, {"action", "exit 3"}});
+    spdlog::default_logger()->flush();
+    std::_Exit(3);
   }
 
   void note_sent(net::Transport t, const core::ServerMessage& msg, std::uint64_t n) {
@@ -230,7 +241,7 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
                 });
               });
             },
-            [&](core::Log& l) { net::log_event(to_spdlog(l.level), l.event, l.fields); },
+            [&](core::Log& l) { net::log_event(l); },
         },
         effect);
   }

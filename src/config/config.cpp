@@ -226,6 +226,7 @@ core::Result<Loaded> load(const CliOptions& cli, const Environment& process_env)
 
   // Highest: the flags.
   if (cli.port) config.port = *cli.port;
+  config.repair = cli.repair;
 
   // PROTOCOL.md §9 / the seed: development mode logs more, unless a level was chosen.
   if (!log_level_set) config.log_level = config.development ? LogLevel::kDebug : LogLevel::kInfo;

@@ -38,6 +38,7 @@ struct HttpsFiles {
 /// Built once at startup by load() and check(), then read-only (app/ reads it).
 struct Config {
   // ---- environment / .env ----
+  bool repair = false;             // --repair: move a corrupt json_storage_file aside (§8)
   std::uint16_t port = 9090;       // PORT (also `port` in the config file); 0 = any free port
   bool enable_https = false;       // ENABLE_HTTPS
   std::string magick_token;        // MAGICK_TOKEN, secret: signs JWTs

@@ -38,6 +38,22 @@ void init_logging(bool json, spdlog::level::level_enum level) {
   spdlog::set_default_logger(logger);
 }
 
+void log_event(const core::Log& line) {
+  spdlog::level::level_enum level = spdlog::level::info;
+  switch (line.level) {
+    case core::LogLevel::kDebug:
+      level = spdlog::level::debug;
+      break;
+    case core::LogLevel::kInfo:
+      level = spdlog::level::info;
+      break;
+    case core::LogLevel::kWarn:
+      level = spdlog::level::warn;
+      break;
+  }
+  log_event(level, line.event, line.fields);
+}
+
 void log_event(spdlog::level::level_enum level, std::string_view event, const LogFields& fields) {
   if (!spdlog::should_log(level)) return;
   std::string line;

@@ -9,6 +9,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/engine.hpp"
+
 namespace ws::net {
 
 using LogFields = std::vector<std::pair<std::string, std::string>>;
@@ -19,6 +21,9 @@ void init_logging(bool json, spdlog::level::level_enum level);
 /// One structured line: an event name and fields. Callers never pass secrets.
 void log_event(spdlog::level::level_enum level, std::string_view event,
                const LogFields& fields = {});
+
+/// A core::Log (from the Engine, a store or an ICE provider) as one structured line.
+void log_event(const core::Log& line);
 
 /// A human sentence (banner lines); a `msg` field in JSON mode.
 void log_message(spdlog::level::level_enum level, std::string_view message);

@@ -146,7 +146,8 @@ void Metrics::twilio_fetch(bool ok, double seconds) {
   if (!ok) ++twilio_fetch_failures_;
 }
 
-std::string Metrics::render(const std::vector<std::pair<std::string, double>>& gauges) const {
+std::string Metrics::render(const std::vector<std::pair<std::string, double>>& gauges,
+                            const std::vector<std::pair<std::string, double>>& counters) const {
   std::string out;
   header(out, "workspaces_connections_open", "gauge", "Open client connections.");
   for (Transport t : kAllTransports) {
@@ -203,6 +204,11 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
   for (const auto& [name, value] : gauges) {
     const std::string clean = sanitize_name(name);
     header(out, clean, "gauge", "Reported by the application.");
+    append(out, "{} {}\n", clean, format_value(value));
+  }
+  for (const auto& [name, value] : counters) {
+    const std::string clean = sanitize_name(name);
+    header(out, clean, "counter", "Reported by the application.");
     append(out, "{} {}\n", clean, format_value(value));
   }
   return out;

@@ -57,8 +57,10 @@ class Metrics {
   void twilio_fetch(bool ok, double seconds);
 
   /// Prometheus text exposition (version 0.0.4) of every metric, then one gauge per entry of
-  /// `gauges` (name, value); names are sanitised to [a-zA-Z0-9_:].
-  std::string render(const std::vector<std::pair<std::string, double>>& gauges) const;
+  /// `gauges` and one counter per entry of `counters` (name, value); names are sanitised to
+  /// [a-zA-Z0-9_:].
+  std::string render(const std::vector<std::pair<std::string, double>>& gauges,
+                     const std::vector<std::pair<std::string, double>>& counters = {}) const;
 
  private:
   static constexpr std::size_t kTransports = 3;

@@ -142,7 +142,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
     "max_frame_bytes": 1024, "max_bad_frames": 1, "ping_interval_ms": 100,
     "ping_timeout_ms": 100, "shutdown_drain_seconds": 0, "max_queue_bytes": 2048,
     "pin_max_failures": 3, "pin_failure_window_seconds": 30,
-    "workspace_idle_ttl_seconds": 3600,
+    "workspace_idle_ttl_seconds": 0,
     "turn_urls": ["turn:turn.example.com:3478", "turns:turn.example.com:5349"],
     "stun_urls": ["stun:stun.example.com:3478"], "turn_ttl_seconds": 600,
     "twilio_timeout_ms": 750,
@@ -182,7 +182,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
   EXPECT_EQ(c.max_queue_bytes, 2048);
   EXPECT_EQ(c.pin_max_failures, 3);
   EXPECT_EQ(c.pin_failure_window_seconds, 30);
-  EXPECT_EQ(c.workspace_idle_ttl_seconds, 3600);
+  EXPECT_EQ(c.workspace_idle_ttl_seconds, 0) << "0 = never";
   EXPECT_THAT(c.turn_urls,
               ElementsAre("turn:turn.example.com:3478", "turns:turn.example.com:5349"));
   EXPECT_THAT(c.stun_urls, ElementsAre("stun:stun.example.com:3478"));
@@ -563,6 +563,7 @@ TEST(Validation, OutOfRangeIntegersNameTheKeyAndTheRange) {
       {"ping_timeout_ms", "99", "between 100 and"},
       {"shutdown_drain_seconds", "-5", "between 0 and"},
       {"turn_ttl_seconds", "59", "between 60 and"},
+      {"workspace_idle_ttl_seconds", "-1", "between 0 and"},
       {"twilio_timeout_ms", "99", "between 100 and 60000"},
       {"twilio_timeout_ms", "60001", "between 100 and 60000"},
       {"max_connections", "0", "between 1 and"},
@@ -578,6 +579,16 @@ TEST(Validation, OutOfRangeIntegersNameTheKeyAndTheRange) {
     EXPECT_THAT(loaded.error().message, AllOf(HasSubstr(c.key + " must be an integer " + c.range),
                                               HasSubstr("(got " + c.value + ")")));
   }
+}
+
+TEST(Load, TheRepairFlagReachesTheConfig) {
+  TempDir dir;
+  CliOptions cli;
+  EXPECT_FALSE(load_in(dir, cli)->config.repair);
+  cli.repair = true;
+  auto loaded = load_in(dir, cli);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_TRUE(loaded->config.repair);
 }
 
 TEST(Validation, EnvironmentValuesAreChecked) {

@@ -240,7 +240,9 @@ TEST(Twilio, NoLogLineOrErrorCarriesTheAuthToken) {
     f.http.reply(201, tokens_body());
   }
   for (const auto& a : f.answers) {
-    if (*a && !**a) EXPECT_THAT((*a)->error().message, ::testing::Not(HasSubstr(kToken)));
+    if (*a && !**a) {
+      EXPECT_THAT((*a)->error().message, ::testing::Not(HasSubstr(kToken)));
+    }
   }
   const std::string logs = f.all_logs();
   EXPECT_THAT(logs, ::testing::Not(HasSubstr(kToken)));

@@ -184,6 +184,16 @@ TEST(Metrics, CountsIceRequestsAndFailuresPerProviderAndTwilioFetches) {
       << "providers that never failed have no failure series";
 }
 
+TEST(Metrics, RendersExtraCountersAsCounters) {
+  Metrics metrics;
+  const std::string text =
+      metrics.render({{"workspaces_gauge", 2}}, {{"workspaces_things_total", 7}});
+  expect_valid_exposition(text);
+  EXPECT_TRUE(contains_line(text, "# TYPE workspaces_things_total counter"));
+  EXPECT_TRUE(contains_line(text, "workspaces_things_total 7"));
+  EXPECT_TRUE(contains_line(text, "# TYPE workspaces_gauge gauge"));
+}
+
 TEST(Metrics, EscapesLabelValues) {
   Metrics metrics;
   metrics.frame_in(Transport::kNative, "a\"b\\c\nd");
