@@ -1,6 +1,9 @@
 // Rough relay load: N owner/guest pairs exchange `negotiation` messages through a running
 // server; prints relayed messages per second. The real benchmark tool is a later issue.
 // Usage: node bench/relay-load.mjs ws://127.0.0.1:9090/ws [pairs=50] [seconds=5] [window=32]
+// With STATE_FILE set (the server's json_storage_file), also prints how many bytes the file
+// grew during the relay phase: relay traffic must never touch the disk.
+import fs from 'node:fs';
 import WebSocket from 'ws';
 
 const [url = 'ws://127.0.0.1:9090/ws', pairsArg = '50', secondsArg = '5', windowArg = '32'] =
@@ -66,11 +69,14 @@ for (const p of all) {
   pump();
 }
 
+const fileSize = () => (process.env.STATE_FILE && fs.existsSync(process.env.STATE_FILE) ? fs.statSync(process.env.STATE_FILE).size : 0);
+const sizeBefore = fileSize();
 const start = process.hrtime.bigint();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 running = false;
 const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-console.log(`pairs=${pairs} window=${window} seconds=${elapsed.toFixed(2)} relayed=${received} rate=${Math.round(received / elapsed)} msg/s`);
+const growth = process.env.STATE_FILE ? ` state_file_growth=${fileSize() - sizeBefore}B` : '';
+console.log(`pairs=${pairs} window=${window} seconds=${elapsed.toFixed(2)} relayed=${received} rate=${Math.round(received / elapsed)} msg/s${growth}`);
 for (const p of all) {
   p.sender.terminate();
   p.receiver.terminate();

@@ -25,14 +25,15 @@ start() {  # $1: extra config JSON members
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
 
-for store in memory json-file; do
-  extra=""
-  [ "$store" = json-file ] && extra=",\"json_storage_file\":\"$work/state.jsonl\""
-  for run in $(seq "$runs"); do
+# Alternate the two stores run by run, so drift on the machine hits both alike.
+for run in $(seq "$runs"); do
+  for store in memory json-file; do
+    extra=""
+    [ "$store" = json-file ] && extra=",\"json_storage_file\":\"$work/state.jsonl\""
     start "$extra"
+    relay=$(STATE_FILE="$work/state.jsonl" node bench/relay-load.mjs "ws://127.0.0.1:$port/ws" 50 5 32)
     attend=$(node bench/attend-load.mjs "ws://127.0.0.1:$port/ws" 32 5)
-    relay=$(node bench/relay-load.mjs "ws://127.0.0.1:$port/ws" 50 5 32)
-    echo "store=$store run=$run attend=$attend relay: $relay"
+    echo "run=$run store=$store relay: $relay | attend: $attend"
     stop
   done
 done
