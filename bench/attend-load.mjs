@@ -1,34 +1,13 @@
 // Durable-mutation load: W workers each own a workspace and loop attend -> leave on fresh
 // connections (2 stored changes per cycle); prints acknowledged attends per second.
 // Usage: node bench/attend-load.mjs ws://127.0.0.1:9090/ws [workers=32] [seconds=5]
-import WebSocket from 'ws';
+import { open as openAt, request } from './ws-client.mjs';
 
 const [url = 'ws://127.0.0.1:9090/ws', workersArg = '32', secondsArg = '5'] = process.argv.slice(2);
 const workers = Number(workersArg);
 const seconds = Number(secondsArg);
 
-function open() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
-/** Sends a request and resolves its direct reply (matched by id; pushes are skipped). */
-function request(ws, event, data) {
-  const id = Math.floor(Math.random() * 1e9);
-  return new Promise((resolve) => {
-    const onMessage = (m) => {
-      const frame = JSON.parse(m);
-      if (frame.re !== id) return;
-      ws.off('message', onMessage);
-      resolve(frame);
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ event, data, id }));
-  });
-}
+const open = () => openAt(url);
 
 let attends = 0;
 let failures = 0;

@@ -4,7 +4,7 @@
 // With STATE_FILE set (the server's json_storage_file), also prints how many bytes the file
 // grew during the relay phase: relay traffic must never touch the disk.
 import fs from 'node:fs';
-import WebSocket from 'ws';
+import { open as openAt, request } from './ws-client.mjs';
 
 const [url = 'ws://127.0.0.1:9090/ws', pairsArg = '50', secondsArg = '5', windowArg = '32'] =
   process.argv.slice(2);
@@ -13,20 +13,7 @@ const seconds = Number(secondsArg);
 const window = Number(windowArg);
 const payload = 'x'.repeat(1024);
 
-function open() {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
-function request(ws, event, data) {
-  return new Promise((resolve) => {
-    ws.once('message', (m) => resolve(JSON.parse(m)));
-    ws.send(JSON.stringify({ event, data, id: 1 }));
-  });
-}
+const open = () => openAt(url);
 
 async function pair() {
   const a = await open();

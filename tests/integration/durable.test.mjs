@@ -23,6 +23,19 @@ async function stateFile() {
   };
 }
 
+/** One state file for the tests of a describe: made before them, removed after. */
+function stateFixture() {
+  const holder = { state: null };
+  before(async () => {
+    holder.state = await stateFile();
+  });
+  after(async () => {
+    await closeAllClients();
+    await holder.state?.remove();
+  });
+  return () => holder.state;
+}
+
 function serve(state, { config = {}, args = [], expectExit = false } = {}) {
   return startServer({
     env: state.env,
@@ -46,17 +59,10 @@ async function lines(file) {
 }
 
 describe('restart with json_storage_file', () => {
-  let state;
-  before(async () => {
-    state = await stateFile();
-  });
-  after(async () => {
-    await closeAllClients();
-    await state?.remove();
-  });
+  const current = stateFixture();
 
   test('SIGTERM: server-shutdown then 1012; after the restart owner and guest re-attend, see the call and relay', async () => {
-    let server = await serve(state, { config: { shutdown_drain_seconds: 2 } });
+    let server = await serve(current(), { config: { shutdown_drain_seconds: 2 } });
     const { owner, guests: [guest] } = await setupWorkspace(server.url, { guests: 1, pin: 'pin-durable-1' });
     const ring = await owner.request('ring', { callee: { id: guest.id }, offer: { type: 'offer', sdp: 'v=0' } });
     const callId = assertReply(ring, 'ringing').call.id;
@@ -69,7 +75,7 @@ describe('restart with json_storage_file', () => {
     for (const m of [owner, guest]) assert.equal((await m.client.waitClosed(5000)).code, 1012);
     assert.deepStrictEqual(await stopped, { code: 0, signal: null });
 
-    server = await serve(state);
+    server = await serve(current());
     try {
       const o = await reattend(server.url, owner.token);
       const granted = assertReply(o.frame, 're-attendance-granted');
@@ -93,10 +99,10 @@ describe('restart with json_storage_file', () => {
   });
 
   test('the file is JSON lines: a versioned header, then one record per line, no PIN in clear', async () => {
-    const records = await lines(state.file);
+    const records = await lines(current().file);
     assert.deepStrictEqual(records[0].format, 'workspaces-store');
     assert.equal(records[0].version, 1);
-    const text = await fsp.readFile(state.file, 'utf8');
+    const text = await fsp.readFile(current().file, 'utf8');
     assert.ok(!text.includes('pin-durable-1'), 'the PIN is stored only as a hash');
     assert.ok(records.slice(1).every((r) => r.put || r.del), 'every later line is a put or a del');
   });
@@ -104,14 +110,7 @@ describe('restart with json_storage_file', () => {
 
 describe('kill -9 during a client storm', () => {
   const ROUNDS = 20;
-  let state;
-  before(async () => {
-    state = await stateFile();
-  });
-  after(async () => {
-    await closeAllClients();
-    await state?.remove();
-  });
+  const current = stateFixture();
 
   /**
    * The model of what the server acknowledged. Workspace: {ownerToken, invite, ownerId,
@@ -228,7 +227,7 @@ describe('kill -9 during a client storm', () => {
   test(`${ROUNDS} rounds: every acknowledged create, attend, leave, kick and destroy survives kill -9`, async () => {
     let acked = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const server = await serve(state);
+      const server = await serve(current());
       try {
         await verify(server.url);
         let dead = false;
@@ -242,7 +241,7 @@ describe('kill -9 during a client storm', () => {
         await server.kill();
       }
     }
-    const server = await serve(state);
+    const server = await serve(current());
     try {
       await verify(server.url);
       assertLogsClean(server);
@@ -333,17 +332,10 @@ describe('torn tails, corruption and --repair', () => {
 });
 
 describe('workspace_idle_ttl_seconds', () => {
-  let state;
-  before(async () => {
-    state = await stateFile();
-  });
-  after(async () => {
-    await closeAllClients();
-    await state?.remove();
-  });
+  const current = stateFixture();
 
   test('a workspace nobody is online in for the TTL is deleted from memory and disk, and counted', async () => {
-    const server = await serve(state, { config: { workspace_idle_ttl_seconds: 2 } });
+    const server = await serve(current(), { config: { workspace_idle_ttl_seconds: 2 } });
     let kept;
     try {
       const client = await Client.connect(server.url);
@@ -357,7 +349,7 @@ describe('workspace_idle_ttl_seconds', () => {
       }, { timeout: 5000, interval: 200, what: 'workspaces_expired_total to reach 1' });
       assert.equal((await reattend(server.url, expiring.accessToken)).frame.event, 'destroyed');
       assert.match(server.logs(), /workspace\.expired/);
-      const records = await lines(state.file);
+      const records = await lines(current().file);
       const live = new Map();
       for (const r of records.slice(1)) {
         if (r.put) live.set(r.put.id, r.put);
