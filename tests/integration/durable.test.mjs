@@ -224,7 +224,7 @@ describe('kill -9 during a client storm', () => {
     }
   }
 
-  test(`${ROUNDS} rounds: every acknowledged create, attend, leave, kick and destroy survives kill -9`, async () => {
+  test(`${ROUNDS} rounds: every acknowledged create, attend, leave, kick and destroy survives kill -9`, async (t) => {
     let acked = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const server = await serve(current());
@@ -248,6 +248,8 @@ describe('kill -9 during a client storm', () => {
     } finally {
       await server.kill();
     }
+    const guests = [...model.values()].reduce((n, w) => n + w.members.size - 1, 0);
+    t.diagnostic(`${ROUNDS} kills, ${acked} acknowledged operations, ${model.size} workspaces, ${guests} guests checked`);
     assert.ok(acked > ROUNDS * 5, `the storm did real work (${acked} acknowledged operations)`);
     assert.ok(model.size > 5, `${model.size} workspaces were created`);
   });
