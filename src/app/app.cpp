@@ -11,6 +11,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "app/assets.hpp"
 #include "app/ice_setup.hpp"
 #include "app/runtime.hpp"
 #include "auth/jwt.hpp"
@@ -78,6 +79,7 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
   o.version = WS_VERSION;
   o.development = c.development;
   o.metrics = &metrics;
+  o.static_files = embedded_static_files();
   return o;
 }
 

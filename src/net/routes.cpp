@@ -2,6 +2,8 @@
 #include "net/detail/routes.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <utility>
 
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -97,7 +99,71 @@ Reply socketio_route(const Request& req) {
   return engineio_error(5, "Unsupported protocol version: EIO=4 and EIO=3 are supported");
 }
 
+std::string_view content_type_of(std::string_view path) {
+  struct Type {
+    std::string_view extension, type;
+  };
+  static constexpr Type kTypes[] = {
+      {".html", kTextHtml},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".webmanifest", "application/manifest+json"},
+      {".ts", kTextPlain},  // .d.ts: read, never run
+  };
+  for (const Type& t : kTypes) {
+    if (path.ends_with(t.extension)) return t.type;
+  }
+  return "application/octet-stream";
+}
+
+/// A strong validator for a body that never changes while the process runs (FNV-1a, 64 bit).
+std::string etag_of(std::string_view body) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : body) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char text[20];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+  return "\"" + std::string(text) + "\"";
+}
+
+/// True when an If-None-Match list names `etag` (or is "*").
+bool etag_matches(std::string_view if_none_match, std::string_view etag) {
+  while (!if_none_match.empty()) {
+    const auto comma = if_none_match.find(',');
+    std::string_view item = if_none_match.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.starts_with("W/")) item.remove_prefix(2);  // weak comparison (RFC 9110 §13.1.2)
+    if (item == "*" || item == etag) return true;
+    if (comma == std::string_view::npos) break;
+    if_none_match.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 }  // namespace
+
+Response static_file_response(const Request& req, std::string_view path, std::string_view body,
+                              const std::string& etag) {
+  const bool fresh = etag_matches(req[http::field::if_none_match], etag);
+  Response res = fresh ? make_response(http::status::not_modified, content_type_of(path), "")
+                       : make_response(http::status::ok, content_type_of(path), std::string(body));
+  if (fresh) res.erase(http::field::content_type);
+  res.set(http::field::etag, etag);
+  res.set(http::field::cache_control, "no-cache");
+  res.set("Content-Security-Policy", kStaticCsp);
+  res.set("Referrer-Policy", "no-referrer");
+  res.set("Cross-Origin-Opener-Policy", "same-origin");
+  res.set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)");
+  return res;
+}
 
 void RouteTable::add(Route route) {
   routes_.push_back(std::move(route));
@@ -124,7 +190,8 @@ Reply RouteTable::dispatch(const Request& req) const {
   return make_response(http::status::not_found, kTextPlain, "not found");
 }
 
-RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting) {
+RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting,
+                          const std::vector<StaticFile>& files) {
   RouteTable table;
   const std::vector<http::verb> get = {http::verb::get};
 
@@ -158,6 +225,22 @@ RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bo
                return res;
              }});
   table.add({"/socket.io/", true, get, socketio_route});
+  for (const StaticFile& file : files) {
+    auto serve = [path = file.path, body = file.body,
+                  etag = etag_of(file.body)](const Request& req) -> Reply {
+      return static_file_response(req, path, body, etag);
+    };
+    table.add({file.path, false, get, serve});
+    if (file.path == "/demo/index.html") {
+      table.add({"/demo/", false, get, serve});
+      table.add({"/demo", false, get, [](const Request&) -> Reply {
+                   Response res = make_response(http::status::permanent_redirect, kTextPlain,
+                                                "moved to /demo/");
+                   res.set(http::field::location, "/demo/");
+                   return res;
+                 }});
+    }
+  }
   return table;
 }
 

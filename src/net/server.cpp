@@ -75,8 +75,9 @@ core::Result<std::unique_ptr<Server>> Server::open(boost::asio::io_context& ioc,
   }
   state->server_header = opts.version.empty() ? "workspaces" : "workspaces/" + opts.version;
   // The state owns the table, so the raw pointer in the closure never outlives it.
-  state->routes = detail::default_routes(opts.version, std::move(hooks),
-                                         [s = state.get()] { return s->accepting.load(); });
+  state->routes = detail::default_routes(
+      opts.version, std::move(hooks), [s = state.get()] { return s->accepting.load(); },
+      opts.static_files);
 
   auto listener = detail::Listener::open(ioc, opts.bind_address, opts.port, state);
   if (!listener) return tl::unexpected(listener.error());

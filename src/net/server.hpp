@@ -59,6 +59,12 @@ class ConnectionHandler {
 };
 
 /// Listener and session settings. Value type, copied into the Server by open().
+/// A file served as is at `path` (GET/HEAD), its content type chosen by its extension.
+struct StaticFile {
+  std::string path;       // e.g. "/demo/index.html", "/sdk/workspaces.js"
+  std::string_view body;  // not owned: static data that outlives the server
+};
+
 struct ServerOptions {
   std::string bind_address = "0.0.0.0";
   std::uint16_t port = 9090;  // 0 = pick a free port
@@ -76,6 +82,9 @@ struct ServerOptions {
   /// Counts connections opened/closed per transport when set. Not owned; must outlive the
   /// io_context's run.
   Metrics* metrics = nullptr;
+  /// Served with a Content-Security-Policy and ETag revalidation; "/demo/index.html" is also
+  /// "/demo/" (and "/demo" redirects there).
+  std::vector<StaticFile> static_files;
 };
 
 /// HTTP endpoints' hooks, provided by the app. Called from I/O threads, so they must be

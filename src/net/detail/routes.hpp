@@ -39,7 +39,6 @@ struct Route {
 
 /// The server's routes, checked in insertion order. Built once before the server starts,
 /// then read-only (so safe to share between I/O threads).
-/// Extension point: /demo/ and /sdk/ (static files) are added here.
 class RouteTable {
  public:
   void add(Route route);
@@ -55,7 +54,22 @@ class RouteTable {
 /// The endpoints of PROTOCOL.md §1 served today: /, /healthz, /readyz, /metrics, /ws and
 /// /socket.io/ (prefix; Upgrade{kEio4/kEio3} by the EIO query parameter, websocket only).
 /// `accepting` tells /readyz whether stop_accepting() was called ("draining").
-RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting);
+/// Plus each of `files` (see ServerOptions::static_files).
+RouteTable default_routes(std::string version, HttpHooks hooks, std::function<bool()> accepting,
+                          const std::vector<StaticFile>& files = {});
+
+/// The Content-Security-Policy of the static pages: scripts, styles and connections from this
+/// origin only; media from the camera and peers; no framing, no plugins.
+inline constexpr std::string_view kStaticCsp =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// GET/HEAD of one static file: 200 with its content type, ETag, `Cache-Control: no-cache`
+/// (always revalidate, so a new build is seen at once) and the security headers; 304 when
+/// If-None-Match names the current ETag.
+Response static_file_response(const Request& req, std::string_view path, std::string_view body,
+                              const std::string& etag);
 
 /// A response with a body and content type; the caller finalizes it.
 Response make_response(boost::beast::http::status status, std::string_view content_type,
