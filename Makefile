@@ -29,7 +29,7 @@ test-unit:
 	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 test-integration:
-	@WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/integration/
+	@WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/integration/ tests/client/
 
 # Sanitizer builds run the unit and integration tests: ASan+UBSan, then TSan.
 test-sanitize: test-asan test-tsan
