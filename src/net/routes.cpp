@@ -162,6 +162,9 @@ Response static_file_response(const Request& req, std::string_view path, std::st
   res.set("Referrer-Policy", "no-referrer");
   res.set("Cross-Origin-Opener-Policy", "same-origin");
   res.set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)");
+  // The SDK is a public library: pages on other origins may import it (module scripts are
+  // fetched with CORS). No credentials are involved.
+  if (path.starts_with("/sdk/")) res.set(http::field::access_control_allow_origin, "*");
   return res;
 }
 

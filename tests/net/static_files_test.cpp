@@ -52,6 +52,9 @@ TEST(StaticFiles, ServedWithTheirTypeAndTheSecurityHeaders) {
     EXPECT_EQ(r.res["Referrer-Policy"], "no-referrer");
     EXPECT_EQ(r.res["X-Content-Type-Options"], "nosniff");
     EXPECT_FALSE(r.res[http::field::etag].empty());
+    const bool sdk = std::string_view(c.target).starts_with("/sdk/");
+    EXPECT_EQ(r.res[http::field::access_control_allow_origin], sdk ? "*" : "")
+        << "only the SDK may be imported from other origins";
   }
   EXPECT_EQ(client.get("/demo/missing.js").res.result(), http::status::not_found);
   EXPECT_EQ(client.get("/sdk/").res.result(), http::status::not_found);

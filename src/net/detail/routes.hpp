@@ -67,7 +67,7 @@ inline constexpr std::string_view kStaticCsp =
 
 /// GET/HEAD of one static file: 200 with its content type, ETag, `Cache-Control: no-cache`
 /// (always revalidate, so a new build is seen at once) and the security headers; 304 when
-/// If-None-Match names the current ETag.
+/// If-None-Match names the current ETag. /sdk/ files also allow any origin (CORS).
 Response static_file_response(const Request& req, std::string_view path, std::string_view body,
                               const std::string& etag);
 
