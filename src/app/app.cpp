@@ -181,9 +181,12 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   auth::PinHasher pins(cfg.salt_string);
   auth::CsprngRandom random;
   core::Engine engine(engine_options(cfg), tokens, random);
-  std::unique_ptr<store::StateStore> store = make_store(cfg);
   net::Metrics metrics;
   asio::io_context ioc;
+  // After the io_context, so it is destroyed first: its writer thread finishes the last
+  // changes (e.g. attendees going offline at shutdown) and posts their completions while the
+  // io_context still exists.
+  std::unique_ptr<store::StateStore> store = make_store(cfg);
   auto ice = make_ice(cfg, ioc.get_executor(), metrics);
   if (!ice) {
     net::log_message(spdlog::level::err, "cannot start: " + ice.error().message);

@@ -73,7 +73,7 @@ describe('restart with json_storage_file', () => {
     const stopped = server.stop('SIGTERM');
     for (const m of [owner, guest]) await m.next('server-shutdown');
     for (const m of [owner, guest]) assert.equal((await m.client.waitClosed(5000)).code, 1012);
-    assert.deepStrictEqual(await stopped, { code: 0, signal: null });
+    assert.deepStrictEqual(await stopped, { code: 0, signal: null }, `exit after SIGTERM; output:\n${server.logs()}`);
 
     server = await serve(current());
     try {
