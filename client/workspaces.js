@@ -330,6 +330,10 @@ export class WorkspacesClient extends Emitter {
     return this.#request('attendees', {}, {
       apply: (d) => {
         this.#attendees = new Map(Object.entries(d.attendees));
+        // A toggle sent after this request was answered may be newer than the list: for our
+        // own entry the local state is the truth.
+        const me = this.#attendees.get(this.#selfId);
+        if (me) this.#attendees.set(this.#selfId, { ...me, mic: this.#mic, cam: this.#cam });
         this.emit('attendees', this.attendees);
       },
     }).then(() => this.attendees);

@@ -177,6 +177,16 @@ describe('media state and misc requests', () => {
     assert.deepStrictEqual([late.attendees.get(guest.self.id).mic, late.attendees.get(guest.self.id).cam], [false, false]);
   });
 
+  test('an attendee list answered before a toggle does not undo the toggle in self', async () => {
+    const { guests: [guest] } = await workspace(fixture.url);
+    // The list request goes first, so its answer holds the state from before the toggle.
+    const listed = guest.refreshAttendees();
+    const toggled = guest.setCam(false);
+    await Promise.all([listed, toggled]);
+    assert.equal(guest.self.cam, false);
+    assert.equal(guest.attendees.get(guest.self.id).cam, false);
+  });
+
   test('iceServers lists RTCIceServers; refreshToken gives a new token that works', async () => {
     const owner = open(fixture.url);
     await owner.create();
