@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SERVER      = $(BUILD)/bin/workspaces-server
 
-.PHONY: all deps build run test test-unit test-integration node-deps test-sanitize test-asan test-tsan format clean
+.PHONY: all deps build run test test-unit test-integration test-e2e node-deps test-sanitize test-asan test-tsan format clean
 
 all: build
 
@@ -23,13 +23,17 @@ node-deps: deps
 	@scripts/node-deps
 
 test: build node-deps
-	@$(MAKE) --no-print-directory test-unit test-integration
+	@$(MAKE) --no-print-directory test-unit test-integration test-e2e
 
 test-unit:
 	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
 
 test-integration:
 	@WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/integration/ tests/client/
+
+# The demo page in headless Debian Chromium with fake media (and a real coturn).
+test-e2e:
+	@WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/e2e/
 
 # Sanitizer builds run the unit and integration tests: ASan+UBSan, then TSan.
 test-sanitize: test-asan test-tsan
