@@ -61,9 +61,10 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
   std::unordered_map<core::TimerId, std::unique_ptr<asio::steady_timer>> timers;
   struct Batch {
     core::Effects effects;
-    std::size_t next = 0;                     // first effect not carried out yet
-    std::vector<std::uint64_t> persist_seqs;  // store sequence number of each Persist
-    std::size_t next_persist = 0;             // index in persist_seqs of the next Persist
+    std::size_t next = 0;  // first effect not carried out yet
+    // Store sequence number of the next Persist not carried out yet: a batch's Persists are
+    // issued together, so they are numbered consecutively.
+    std::uint64_t next_persist_seq = 0;
   };
   std::deque<Batch> queue;            // batches waiting behind a Persist, in order
   std::uint64_t persist_issued = 0;   // Persists handed to the store
@@ -103,12 +104,11 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
   // one (group commit); the store completes them in order.
   void execute(core::Effects effects) {
     if (effects.empty()) return;
-    Batch batch{std::move(effects), 0, {}, 0};
+    Batch batch{std::move(effects), 0, persist_issued + 1};
     for (auto& e : batch.effects) {
       auto* p = std::get_if<core::Persist>(&e);
       if (!p) continue;
       const std::uint64_t seq = ++persist_issued;
-      batch.persist_seqs.push_back(seq);
       parts.store.apply(std::move(p->change),
                         [self = shared_from_this(), seq](core::Result<void> r) {
                           asio::post(self->strand, [self, seq, r = std::move(r)] {
@@ -128,8 +128,8 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
       while (b.next < b.effects.size()) {
         core::Effect& e = b.effects[b.next];
         if (std::holds_alternative<core::Persist>(e)) {
-          if (b.persist_seqs[b.next_persist] > persist_durable) return;  // not on disk yet
-          ++b.next_persist;
+          if (b.next_persist_seq > persist_durable) return;  // not on disk yet
+          ++b.next_persist_seq;
         } else {
           carry_out(e);
         }
