@@ -56,7 +56,12 @@ struct Binding {
 struct Conn {
   std::string ip;
   std::optional<Binding> bound;
-  std::deque<TimePoint> bad_frames;  // within the bad-frame window
+  std::vector<TimePoint> bad_frames;  // within the bad-frame window, oldest first
+  /// The last access token this connection presented that verified, byte for byte, and its
+  /// claims: the same bytes need no second signature check (expiry, revocation and
+  /// membership are still checked on every request).
+  std::string verified_token;
+  AccessClaims verified_claims;
 };
 
 /// The request being answered: where the direct reply goes and what it echoes.
@@ -122,6 +127,9 @@ struct Engine::Impl {
   Effects on_completed(const Completed& c, TimePoint now);
   Effects on_timer(TimerId id, TimePoint now);
   Effects on_shutdown(int retry_after_s);
+  /// The token's claims, from the connection's cache when the bytes match the last token it
+  /// verified (expiry still checked against `now`), else from the TokenCodec.
+  Result<AccessClaims> verify_access(Conn& conn, const std::string& token, TimePoint now);
   Effects dispatch_member(Caller& c, const Request& req, TimePoint now);
 
   // ---- workspace handlers (handlers/workspace.cpp) ----

@@ -366,5 +366,78 @@ TEST(AuthOrder, AuthFailuresDoNotCountAsBadFrames) {
   }
 }
 
+// ---- the per-connection token cache: the same bytes are verified once per connection ----
+
+TEST(TokenCache, TheSameTokenIsVerifiedOncePerConnection) {
+  Harness h;
+  Space s = h.create();
+  Peer guest = h.join(s);
+  const int before = h.access_verifications();
+  for (int i = 0; i < 5; ++i) {
+    h.as(guest, "mic-toggle", i % 2 ? R"({"state":true})" : R"({"state":false})");
+    EXPECT_EQ(h.only(guest.conn).event, "ok");
+  }
+  h.as(guest, "attendees");
+  EXPECT_EQ(h.only(guest.conn).event, "attendees");
+  EXPECT_EQ(h.access_verifications(), before + 1);
+}
+
+TEST(TokenCache, OtherBytesAreVerifiedAgainAndAFailureKeepsTheGoodToken) {
+  Harness h;
+  Space s = h.create();
+  Peer guest = h.join(s);
+  h.as(guest, "attendees");
+  const int before = h.access_verifications();
+  std::string tampered = guest.token;
+  char& c = tampered[tampered.size() - 5];  // inside the signature
+  c = c == 'A' ? 'B' : 'A';
+  h.request_with(guest.conn, json::value(tampered), "attendees");
+  EXPECT_EQ(h.only(guest.conn).str("code"), "token_invalid");
+  EXPECT_EQ(h.access_verifications(), before + 1);
+  h.as(guest, "attendees");
+  EXPECT_EQ(h.only(guest.conn).event, "attendees");
+  EXPECT_EQ(h.access_verifications(), before + 1);
+}
+
+TEST(TokenCache, ExpiryIsStillCheckedOnACachedToken) {
+  EngineOptions options;
+  options.access_token_ttl = std::chrono::seconds(60);
+  Harness h(options);
+  Space s = h.create();
+  Peer guest = h.join(s);
+  h.as(guest, "attendees");
+  EXPECT_EQ(h.only(guest.conn).event, "attendees");
+  h.advance(59s);
+  h.as(guest, "attendees");
+  EXPECT_EQ(h.only(guest.conn).event, "attendees");
+  h.advance(1s);
+  h.as(guest, "attendees");
+  EXPECT_EQ(h.only(guest.conn).str("code"), "token_expired");
+}
+
+TEST(TokenCache, RevocationIsStillCheckedOnACachedToken) {
+  Harness h;
+  Space s = h.create();
+  Peer guest = h.join(s);
+  h.as(guest, "attendees");
+  h.as(s.owner, "kick", expand(R"({"attendee":{"id":"$g"}})", {{"$g", guest.id}}));
+  ASSERT_EQ(h.closes(guest.conn), std::vector<int>{4003});
+  h.as(guest, "attendees");  // a frame that was already on its way
+  EXPECT_EQ(h.only(guest.conn).str("code"), "token_revoked");
+}
+
+TEST(TokenCache, ANewConnectionVerifiesTheTokenAgain) {
+  Harness h;
+  Space s = h.create();
+  Peer guest = h.join(s);
+  h.as(guest, "attendees");
+  const int before = h.access_verifications();
+  Peer back = h.reattend(guest);
+  EXPECT_EQ(h.last(back.conn).event, "re-attendance-granted");
+  EXPECT_EQ(h.access_verifications(), before + 1);
+  h.as(guest, "attendees");  // the old connection was replaced: no longer bound
+  EXPECT_EQ(h.only(guest.conn).str("code"), "forbidden");
+}
+
 }  // namespace
 }  // namespace ws::core::test

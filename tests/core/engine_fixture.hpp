@@ -159,6 +159,26 @@ inline std::string describe(const Effect& effect) {
   return std::visit(V{}, effect);
 }
 
+/// The real HS256 codec, counting how often the Engine asks it to verify an access token.
+class CountingCodec final : public TokenCodec {
+ public:
+  explicit CountingCodec(std::string secret) : inner_(std::move(secret)) {}
+  std::string sign_access(const AccessClaims& c) const override { return inner_.sign_access(c); }
+  std::string sign_invite(const InviteClaims& c) const override { return inner_.sign_invite(c); }
+  Result<AccessClaims> verify_access(std::string_view token, std::int64_t now) const override {
+    ++access_verifications;
+    return inner_.verify_access(token, now);
+  }
+  Result<InviteClaims> verify_invite(std::string_view token) const override {
+    return inner_.verify_invite(token);
+  }
+  const auth::JwtCodec& inner() const { return inner_; }
+  mutable int access_verifications = 0;
+
+ private:
+  auth::JwtCodec inner_;
+};
+
 /// Drives one Engine. Every action (send, drop, advance, ...) first forgets what the previous
 /// action produced, so `inbox`, `closes`, `effects` and `trace` describe the latest action.
 /// Async work (HashPin, VerifyPin, FetchIce) asked for while `auto_complete` is on is answered
@@ -371,10 +391,12 @@ class Harness {
 
   // ---------------- tokens, clock, store ----------------
 
-  const auth::JwtCodec& codec() const { return codec_; }
+  const auth::JwtCodec& codec() const { return codec_.inner(); }
+  /// Access-token signature checks the Engine asked for so far.
+  int access_verifications() const { return codec_.access_verifications; }
   std::string sign(const AccessClaims& claims) const { return codec_.sign_access(claims); }
   AccessClaims claims_of(std::string_view token) const {
-    auto c = codec_.verify_access(token, now_s());
+    auto c = codec_.inner().verify_access(token, now_s());
     if (!c) {
       ADD_FAILURE() << "token does not verify: " << c.error().message;
       return {};
@@ -480,7 +502,7 @@ class Harness {
   }
 
   EngineOptions options_;
-  auth::JwtCodec codec_{std::string(kSecret)};
+  CountingCodec codec_{std::string(kSecret)};
   CountingRandom random_;
   Engine engine_;
   TimePoint now_ = kStart;
