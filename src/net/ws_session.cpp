@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
@@ -22,6 +23,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "net/detail/coalescing_stream.hpp"
 #include "net/detail/engineio.hpp"
 #include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
@@ -103,7 +105,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
   /// Connection::send(): any thread.
   void send(std::shared_ptr<const std::string> frame) {
-    if (!frame) return;
+    // After close() the app has said its last word, even while that close is still posted.
+    if (!frame || close_called_.load()) return;
     // Counted here, on the caller's thread, so the bound holds however far the strand lags.
     const std::size_t n = frame->size();
     if (queued_bytes_.fetch_add(n) + n > state_->options.max_queue_bytes) {
@@ -115,12 +118,14 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
       }
       return;
     }
-    asio::post(executor_, beast::bind_front_handler(&WsSession::on_send, this->shared_from_this(),
-                                                    std::move(frame)));
+    // Inline when the caller already runs on this connection's strand (one I/O thread).
+    asio::dispatch(executor_, beast::bind_front_handler(
+                                  &WsSession::on_send, this->shared_from_this(), std::move(frame)));
   }
 
   /// Connection::close(): any thread.
   void close(std::uint16_t code, std::string reason) {
+    close_called_.store(true);
     asio::post(executor_,
                beast::bind_front_handler(&WsSession::on_close_request, this->shared_from_this(),
                                          code, std::move(reason)));
@@ -406,8 +411,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     state_->handler.on_close(id_);
   }
 
-  const asio::any_io_executor executor_;  // the connection's strand
-  websocket::stream<Stream> ws_;
+  const asio::any_io_executor executor_;            // the connection's strand
+  websocket::stream<CoalescingStream<Stream>> ws_;  // writes batched per event-loop turn
   const core::ConnId id_;
   const Transport transport_;
   const std::shared_ptr<ServerState> state_;
@@ -433,6 +438,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   // Any thread:
   std::atomic<std::size_t> queued_bytes_{0};  // passed to send(), not yet written or discarded
   std::atomic<bool> drop_posted_{false};
+  std::atomic<bool> close_called_{false};
 };
 
 template <class Stream>
