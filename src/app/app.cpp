@@ -7,6 +7,8 @@
 #include <memory>
 #include <thread>
 
+#include <sched.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -63,6 +65,18 @@ core::EngineOptions engine_options(const config::Config& c) {
   return o;
 }
 
+/// `io_threads`, or when 0 the number of CPUs this process may run on (its affinity mask, so
+/// `taskset -c 0` gives one thread): more threads than cores only adds hand-offs.
+unsigned io_thread_count(const config::Config& c) {
+  if (c.io_threads > 0) return static_cast<unsigned>(c.io_threads);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics) {
   net::ServerOptions o;
   o.bind_address = c.bind_address;
@@ -80,6 +94,7 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
   o.development = c.development;
   o.metrics = &metrics;
   o.static_files = embedded_static_files();
+  o.single_thread = io_thread_count(c) == 1;
   return o;
 }
 
@@ -182,7 +197,8 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   auth::CsprngRandom random;
   core::Engine engine(engine_options(cfg), tokens, random);
   net::Metrics metrics;
-  asio::io_context ioc;
+  const unsigned threads = io_thread_count(cfg);
+  asio::io_context ioc(static_cast<int>(threads));
   // After the io_context, so it is destroyed first: its writer thread finishes the last
   // changes (e.g. attendees going offline at shutdown) and posts their completions while the
   // io_context still exists.
@@ -192,8 +208,8 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
     net::log_message(spdlog::level::err, "cannot start: " + ice.error().message);
     return 1;
   }
-  Runtime runtime(ioc,
-                  RuntimeParts{engine, *store, *ice->provider, pins, metrics, cfg.development});
+  Runtime runtime(ioc, RuntimeParts{engine, *store, *ice->provider, pins, metrics, cfg.development,
+                                    threads == 1});
   auto snapshot = store->load();
   if (!snapshot) {
     net::log_message(spdlog::level::err, "cannot load state: " + snapshot.error().message);
@@ -225,14 +241,13 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   (*server)->start();
 
   const std::string scheme = cfg.enable_https ? "https" : "http";
-  net::log_banner(fmt::format("workspaces-server {} ({} mode, {}, ice: {}, store: {})", WS_VERSION,
-                              cfg.development ? "development" : "production",
-                              cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS", ice->provider->name(),
-                              store->name()));
+  net::log_banner(fmt::format(
+      "workspaces-server {} ({} mode, {}, ice: {}, store: {}, io threads: {})", WS_VERSION,
+      cfg.development ? "development" : "production", cfg.enable_https ? "HTTPS+WSS" : "HTTP+WS",
+      ice->provider->name(), store->name(), threads));
   net::log_banner(
       fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address, (*server)->port()));
 
-  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
   ioc.run();

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,10 +51,15 @@ bool is_relay(const core::Request& r) {
 
 struct Runtime::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& ioc, RuntimeParts p)
-      : parts(p), strand(asio::make_strand(ioc)), pool(2), stats_timer(strand) {}
+      : parts(p),
+        strand(p.single_thread ? asio::any_io_executor(ioc.get_executor())
+                               : asio::any_io_executor(asio::make_strand(ioc))),
+        pool(2),
+        stats_timer(strand) {}
 
   RuntimeParts parts;
-  asio::strand<asio::io_context::executor_type> strand;
+  // The Engine's strand: its own, or the io_context itself when one thread runs it.
+  asio::any_io_executor strand;
   asio::thread_pool pool;  // Argon2id work, never on an I/O thread (PROTOCOL.md §3)
 
   // ---- strand-only state ----
@@ -264,7 +270,7 @@ void Runtime::restore(const core::Snapshot& snapshot) {
 }
 
 void Runtime::on_open(std::shared_ptr<net::Connection> conn, std::string peer_ip) {
-  asio::post(impl_->strand, [self = impl_, conn = std::move(conn), ip = std::move(peer_ip)] {
+  asio::dispatch(impl_->strand, [self = impl_, conn = std::move(conn), ip = std::move(peer_ip)] {
     ConnId id = conn->id();
     self->conns[id] = conn;
     self->handle(core::Connected{id, ip});
@@ -277,7 +283,7 @@ void Runtime::on_text(ConnId conn, net::Transport transport, std::string text) {
   auto received_at = std::chrono::steady_clock::now();
   core::Request req =
       transport == net::Transport::kNative ? proto::parse(text) : proto::parse_socketio(text);
-  asio::post(impl_->strand, [self = impl_, conn, req = std::move(req), received_at]() mutable {
+  asio::dispatch(impl_->strand, [self = impl_, conn, req = std::move(req), received_at]() mutable {
     auto it = self->conns.find(conn);
     if (it == self->conns.end()) return;
     self->parts.metrics.frame_in(it->second->transport(), req.event ? req.event_name : "invalid");
@@ -299,13 +305,13 @@ void Runtime::on_binary(ConnId conn) {
   core::Request req;
   req.frame_error = core::Error{core::ErrorCode::kBadRequest,
                                 "binary frames are not supported: send JSON text", "", 0};
-  asio::post(impl_->strand, [self = impl_, conn, req = std::move(req)]() mutable {
+  asio::dispatch(impl_->strand, [self = impl_, conn, req = std::move(req)]() mutable {
     self->handle(core::Received{conn, std::move(req)});
   });
 }
 
 void Runtime::on_close(ConnId conn) {
-  asio::post(impl_->strand, [self = impl_, conn] {
+  asio::dispatch(impl_->strand, [self = impl_, conn] {
     self->conns.erase(conn);
     self->handle(core::Disconnected{conn});
   });

@@ -34,6 +34,8 @@ struct RuntimeParts {
   const auth::PinHasher& pins;
   net::Metrics& metrics;
   bool development = false;
+  /// The io_context runs on one thread: the Engine runs inline on it, without a strand.
+  bool single_thread = false;
 };
 
 /// The ConnectionHandler of the server. Thread-safe entry points (any I/O thread); the

@@ -197,6 +197,7 @@ std::string describe(const Config& c) {
   line("workspaces_per_ip_per_hour", c.workspaces_per_ip_per_hour);
   line("allowed_origins", c.allowed_origins.empty() ? "[] (any)" : list(c.allowed_origins));
   line("handshake_timeout_ms", c.handshake_timeout_ms);
+  line("io_threads", c.io_threads);
   std::string text = out.str();
   text.pop_back();  // no trailing newline: the caller logs it as one block
   return text;

@@ -93,6 +93,9 @@ struct Config {
   std::int64_t workspaces_per_ip_per_hour = 60;
   std::vector<std::string> allowed_origins;  // empty = any origin
   std::int64_t handshake_timeout_ms = 5000;
+
+  // ---- config file: performance ----
+  std::int64_t io_threads = 0;  // 0 = one per CPU the process may run on
 };
 
 /// The process environment as KEY -> value; main() fills it from `environ`, tests by hand.

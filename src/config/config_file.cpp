@@ -309,6 +309,7 @@ const std::vector<Key>& keys() {
       {"workspaces_per_ip_per_hour", integer(&Config::workspaces_per_ip_per_hour, 1, kMaxInt)},
       {"allowed_origins", strings(&Config::allowed_origins)},
       {"handshake_timeout_ms", integer(&Config::handshake_timeout_ms, 100, kMaxInt)},
+      {"io_threads", integer(&Config::io_threads, 0, 256)},
   };
   return table;
 }

@@ -27,7 +27,8 @@ constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
 Listener::Listener(asio::io_context& ioc, std::shared_ptr<ServerState> state)
     : ioc_(ioc),
-      acceptor_(asio::make_strand(ioc)),
+      acceptor_(state->options.single_thread ? asio::any_io_executor(ioc.get_executor())
+                                             : asio::any_io_executor(asio::make_strand(ioc))),
       backoff_(acceptor_.get_executor()),
       state_(std::move(state)) {}
 
@@ -76,8 +77,12 @@ void Listener::stop() {
 }
 
 void Listener::do_accept() {
-  // Each connection gets its own strand (Beast's advanced server).
-  acceptor_.async_accept(asio::make_strand(ioc_),
+  // Each connection gets its own strand (Beast's advanced server), unless one thread runs
+  // everything and the io_context itself is the only strand.
+  const asio::any_io_executor executor = state_->options.single_thread
+                                             ? asio::any_io_executor(ioc_.get_executor())
+                                             : asio::any_io_executor(asio::make_strand(ioc_));
+  acceptor_.async_accept(executor,
                          beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
 }
 

@@ -77,6 +77,9 @@ struct ServerOptions {
                                                       // non-upgraded sockets closed
   std::size_t max_header_bytes = 8192;
   std::size_t max_body_bytes = 4096;
+  /// The io_context runs on one thread: connections share its implicit strand instead of
+  /// each having its own (cheaper; no cross-thread hand-offs).
+  bool single_thread = false;
   std::string version;  // shown on GET /
   bool development = false;
   /// Counts connections opened/closed per transport when set. Not owned; must outlive the

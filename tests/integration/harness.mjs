@@ -47,6 +47,10 @@ export const DEFAULT_CONFIG = Object.freeze({
   pin_max_failures: 5,
   // Every test connects from 127.0.0.1; the default 60 creates per hour would throttle the suite.
   workspaces_per_ip_per_hour: 1000,
+  // The native suites run the server on one I/O thread (no strands, everything inline), the
+  // Socket.IO reruns on two (a strand per connection and one for the Engine): both ways are
+  // tested whatever the machine's core count.
+  io_threads: TRANSPORT === 'native' ? 1 : 2,
 });
 
 // ---------------------------------------------------------------- small utilities
