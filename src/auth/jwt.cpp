@@ -1,6 +1,8 @@
 // HS256 JWT signing and verification (RFC 7515/7519, RFC 8725 rules) on OpenSSL and Boost.JSON.
 #include "auth/jwt.hpp"
 
+#include "auth/sodium_init.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -29,7 +31,7 @@ bool is_ascii_alnum(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-std::string hmac(const char* digest, std::string_view key, std::string_view data) {
+std::string openssl_hmac(const char* digest, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   std::size_t out_len = 0;
   if (EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, key.data(), key.size(), bytes_of(data),
@@ -171,15 +173,36 @@ std::string base64_encode(std::string_view bytes) {
   return text;
 }
 
+// HMAC-SHA256 comes from libsodium: no per-call algorithm fetch (OpenSSL 3's EVP_Q_mac looks
+// the algorithm up in its provider tables on every call, a few microseconds each). SHA-1 has no
+// libsodium equivalent and is needed only for TURN REST credentials.
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  return hmac("SHA256", key, data);
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, bytes_of(key), key.size());
+  crypto_auth_hmacsha256_update(&state, bytes_of(data), data.size());
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_final(&state, bytes_of(out));
+  return out;
 }
 
 std::string hmac_sha1(std::string_view key, std::string_view data) {
-  return hmac("SHA1", key, data);
+  return openssl_hmac("SHA1", key, data);
 }
 
-JwtCodec::JwtCodec(std::string secret) : secret_(std::move(secret)) {}
+JwtCodec::JwtCodec(std::string secret) {
+  init_sodium();
+  crypto_auth_hmacsha256_init(&keyed_, bytes_of(secret), secret.size());
+  sodium_memzero(secret.data(), secret.size());
+}
+
+std::string JwtCodec::mac(std::string_view data) const {
+  crypto_auth_hmacsha256_state state = keyed_;
+  crypto_auth_hmacsha256_update(&state, bytes_of(data), data.size());
+  std::string out(crypto_auth_hmacsha256_BYTES, '\0');
+  crypto_auth_hmacsha256_final(&state, bytes_of(out));
+  sodium_memzero(&state, sizeof state);
+  return out;
+}
 
 std::string JwtCodec::sign_access(const core::AccessClaims& claims) const {
   return sign(json::serialize(json::object{
@@ -238,7 +261,7 @@ core::Result<core::InviteClaims> JwtCodec::verify_invite(std::string_view token)
 
 std::string JwtCodec::sign(std::string_view payload_json) const {
   std::string token = header_b64() + '.' + base64url_encode(payload_json);
-  const std::string signature = hmac_sha256(secret_, token);
+  const std::string signature = mac(token);
   token += '.';
   token += base64url_encode(signature);
   return token;
@@ -267,7 +290,7 @@ core::Result<std::string> JwtCodec::verified_payload(std::string_view token) con
   if (header->contains("crit")) return invalid("token header has unsupported critical extensions");
 
   // Constant-time comparison, and nothing in the payload is looked at before it passes.
-  const std::string expected = hmac_sha256(secret_, token.substr(0, last_dot));
+  const std::string expected = mac(token.substr(0, last_dot));
   const auto signature = base64url_decode(signature_part);
   if (!signature || signature->size() != expected.size() ||
       CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {

@@ -2,6 +2,8 @@
 // HMAC helpers they are built from (also used for TURN REST credentials, §6).
 #pragma once
 
+#include <sodium.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -28,8 +30,7 @@ std::optional<std::string> base64url_decode(std::string_view text);
 /// Standard base64 (RFC 4648 §4) with padding.
 std::string base64_encode(std::string_view bytes);
 
-/// Raw 32-byte HMAC-SHA256 of `data` under `key`. Throws std::runtime_error only if OpenSSL
-/// itself fails (out of memory), as do the signing functions built on it.
+/// Raw 32-byte HMAC-SHA256 of `data` under `key` (libsodium).
 std::string hmac_sha256(std::string_view key, std::string_view data);
 
 /// Raw 20-byte HMAC-SHA1 of `data` under `key` (TURN REST credentials, PROTOCOL.md §6).
@@ -55,7 +56,12 @@ class JwtCodec final : public core::TokenCodec {
   /// The verified payload JSON: structure, header, alg and signature checked, nothing else.
   core::Result<std::string> verified_payload(std::string_view token) const;
 
-  std::string secret_;
+  /// HMAC-SHA256 of `data` under the secret, from the keyed state prepared once.
+  std::string mac(std::string_view data) const;
+
+  /// libsodium's HMAC-SHA256 state after absorbing the secret (its inner and outer pads):
+  /// each token copies it instead of hashing the key again.
+  crypto_auth_hmacsha256_state keyed_;
 };
 
 }  // namespace ws::auth

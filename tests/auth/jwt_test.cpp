@@ -202,6 +202,22 @@ TEST(Hmac, Sha256MatchesRfc4231) {
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // Test case 6: a key longer than the block size is hashed first.
+  EXPECT_EQ(hex(hmac_sha256(std::string(131, '\xaa'),
+                            "Test Using Larger Than Block-Size Key - Hash Key First")),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+TEST(Hmac, TokensAreSignedWithTheSecretAsHmacKeyWhateverItsLength) {
+  for (std::size_t len : {1, 32, 64, 65, 200}) {
+    const std::string secret(len, 's');
+    JwtCodec codec(secret);
+    const std::string token = codec.sign_invite({.wid = {"_abcdefghij"}, .iat = 1});
+    const auto dot = token.rfind('.');
+    EXPECT_EQ(token.substr(dot + 1), base64url_encode(hmac_sha256(secret, token.substr(0, dot))))
+        << "secret of " << len << " bytes";
+    EXPECT_TRUE(codec.verify_invite(token)) << len;
+  }
 }
 
 TEST(Hmac, AcceptsEmptyKey) {
