@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SERVER      = $(BUILD)/bin/workspaces-server
 
-.PHONY: all deps build run test test-unit test-integration test-e2e node-deps test-sanitize test-asan test-tsan format clean
+.PHONY: all deps build run test test-unit test-integration test-e2e node-deps test-sanitize test-asan test-tsan bench format clean
 
 all: build
 
@@ -45,6 +45,11 @@ test-asan: node-deps
 test-tsan: node-deps
 	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_EXTRA=-DWS_SANITIZE=tsan
+
+# Load generator against our server, the PeerJS server and a bare Beast relay, side by side
+# (docs/performance.md). BENCH_ARGS e.g. "--runs 1 --only relay,latency".
+bench: build node-deps
+	@ulimit -n $$(ulimit -Hn) 2>/dev/null; node bench/run.mjs $(BENCH_ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
