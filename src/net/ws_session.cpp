@@ -262,37 +262,31 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
       }
     }
     buffer_.consume(buffer_.size());
+    // An idle connection holds no read buffer either (Beast reads into its own frame buffer
+    // first); a busy one reallocates once per message.
+    buffer_.shrink_to_fit();
     do_read();
   }
 
-  // Write queue. Invariant: the queue is non-empty exactly while a write is in flight, and
-  // that write's buffer is the front element.
+  // Outgoing messages go straight into the coalescing layer as whole frames (its write_frame):
+  // everything queued in one turn of the event loop leaves in one write. The bytes waiting
+  // there, plus those still on their way to this strand, are the queue bounded by
+  // max_queue_bytes; a reader that lets them pile up past it is dropped. A failed write
+  // surfaces through the read loop (the socket is dead), so it needs no handling here.
   void on_send(std::shared_ptr<const std::string> frame) {
-    if (phase_ != Phase::kOpen || close_request_) {
-      queued_bytes_.fetch_sub(frame->size());
+    const std::size_t n = frame->size();
+    // Nothing after a close frame (RFC 6455 §5.5.1): ours, or Beast's answer to the peer's.
+    if (phase_ != Phase::kOpen || close_request_ || !ws_.is_open()) {
+      queued_bytes_.fetch_sub(n);
       return;
     }
-    queue_.push_back(std::move(frame));
-    if (queue_.size() == 1) do_write();
-  }
-
-  void do_write() {
-    ws_.text(true);
-    ws_.async_write(asio::buffer(*queue_.front()),
-                    beast::bind_front_handler(&WsSession::on_write, this->shared_from_this()));
-  }
-
-  void on_write(error_code ec, std::size_t) {
-    queued_bytes_.fetch_sub(queue_.front()->size());
-    queue_.pop_front();
-    if (ec || phase_ == Phase::kClosed) {
-      for (const auto& frame : queue_) queued_bytes_.fetch_sub(frame->size());
-      queue_.clear();
-      if (ec && !is_benign(ec)) drop("write failed: " + ec.message());
-      return;
+    auto& out = ws_.next_layer();
+    if (out.buffered() + queued_bytes_.load() > state_->options.max_queue_bytes) {
+      queued_bytes_.fetch_sub(n);
+      return drop("slow reader: more than max_queue_bytes queued");
     }
-    if (!queue_.empty()) return do_write();
-    if (close_request_ && phase_ == Phase::kOpen) do_close();
+    out.write_frame(1, *frame);  // text
+    queued_bytes_.fetch_sub(n);
   }
 
   void on_close_request(std::uint16_t code, std::string reason) {
@@ -306,7 +300,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     // One bound for draining the queue and the close handshake (a peer that stopped reading
     // would hold both up forever); it replaces the ping timer.
     arm_timer(state_->options.handshake_timeout);
-    if (queue_.empty()) do_close();  // else on_write() closes once the queue is written
+    do_close();  // the close frame follows every frame already handed to the layer
   }
 
   void do_close() {
@@ -381,7 +375,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     phase_ = Phase::kClosed;
     ++timer_generation_;
     timer_.cancel();
-    beast::get_lowest_layer(ws_).close();  // aborts a stuck write; on_write() frees the queue
+    beast::get_lowest_layer(ws_).close();  // aborts a stuck write
 
     std::uint16_t code = close_code_;  // ours, when we started the close
     if (code == 0) {
@@ -422,7 +416,6 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   Phase phase_ = Phase::kHandshake;
   std::shared_ptr<Connection> handle_;  // given to the app and the registry once open
   beast::flat_buffer buffer_;
-  std::deque<std::shared_ptr<const std::string>> queue_;
   std::optional<websocket::close_reason> close_request_;
   std::uint16_t close_code_ = 0;
   std::string close_cause_;

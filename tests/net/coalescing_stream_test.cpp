@@ -205,5 +205,41 @@ TEST(CoalescingStream, AFlushThatOutlivesTheStreamTouchesNothing) {
   SUCCEED();
 }
 
+TEST(CoalescingStream, WriteFrameEncodesEachLengthFormAndKeepsOrderWithOtherWrites) {
+  asio::io_context ioc;
+  FakeNext next(ioc);
+  auto log = next.log;
+  CoalescingStream<FakeNext> stream(std::move(next));
+  stream.write_frame(1, "hi");
+  Written w;
+  const std::string pong("\x8a\x00", 2);
+  stream.async_write_some(asio::buffer(pong), record(w));
+  stream.write_frame(1, std::string(126, 'm'));
+  stream.write_frame(2, std::string(65536, 'l'));
+  turn(ioc);
+  EXPECT_EQ(stream.buffered(), 4 + 2 + 4 + 126 + 10 + 65536u) << "pending until written";
+  // One flush; Asio hands it over in pieces of at most 64 KiB, so join them.
+  std::string out;
+  while (log->pending) {
+    log->complete();
+    turn(ioc);
+  }
+  for (const auto& w : log->writes) out += w;
+  EXPECT_EQ(stream.buffered(), 0u);
+  std::size_t at = 0;
+  auto take = [&](std::size_t n) {
+    std::string part = out.substr(at, n);
+    at += n;
+    return part;
+  };
+  EXPECT_EQ(take(4), std::string("\x81\x02hi", 4));
+  EXPECT_EQ(take(2), pong);
+  EXPECT_EQ(take(4), std::string("\x81\x7e\x00\x7e", 4));  // 126: 16-bit length
+  EXPECT_TRUE(take(126) == std::string(126, 'm'));
+  EXPECT_EQ(take(10), std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));  // 64-bit
+  EXPECT_TRUE(take(65536) == std::string(65536, 'l'));
+  EXPECT_EQ(at, out.size());
+}
+
 }  // namespace
 }  // namespace ws::net::detail

@@ -271,6 +271,23 @@ TEST(WebSocket, BurstWithinTheQueueLimitIsDeliveredInOrder) {
   EXPECT_EQ(h.handler().closes(), 0);
 }
 
+TEST(WebSocket, MessagesOfEveryLengthEncodingArriveIntact) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  const std::vector<std::size_t> sizes = {0, 1, 125, 126, 127, 65535, 65536, 200000};
+  h.handler().on_text_hook = [&](Connection& conn, const std::string&) {
+    for (std::size_t n : sizes) conn.send(frame(std::string(n, static_cast<char>('a' + n % 26))));
+  };
+  WsClient client;
+  ASSERT_FALSE(client.connect(h.port()));
+  ASSERT_FALSE(client.write("sizes"));
+  for (std::size_t n : sizes) {
+    auto r = client.read();
+    ASSERT_FALSE(r.ec) << n << ": " << r.ec.message();
+    EXPECT_EQ(r.data, std::string(n, static_cast<char>('a' + n % 26))) << n;
+  }
+}
+
 TEST(WebSocket, CloseAllClosesEveryConnectionWithTheCode) {
   ServerHarness h;
   ASSERT_TRUE(h.ok());

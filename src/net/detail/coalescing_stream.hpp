@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,6 +71,41 @@ class CoalescingStream {
         token, buffers);
   }
 
+  /// Appends one whole unfragmented, unmasked WebSocket frame (RFC 6455 §5.2: a server's frames
+  /// carry no mask) with `opcode` (1 text, 2 binary) and `payload`, and schedules a flush.
+  /// Used by the session for its messages instead of the WebSocket stream's own write, which
+  /// takes one message at a time and a completion per message: this way every message queued
+  /// in one turn joins the same write. Beast's own frames (ping, pong, close) come through
+  /// async_write_some() as a whole, so frames never interleave. Ignored after a write error.
+  void write_frame(std::uint8_t opcode, std::string_view payload) {
+    Shared& s = *shared_;
+    if (s.error) return;
+    char header[10];
+    std::size_t n = 0;
+    header[n++] = static_cast<char>(0x80 | (opcode & 0x0F));  // FIN
+    const std::uint64_t len = payload.size();
+    if (len < 126) {
+      header[n++] = static_cast<char>(len);
+    } else if (len <= 0xFFFF) {
+      header[n++] = 126;
+      header[n++] = static_cast<char>(len >> 8);
+      header[n++] = static_cast<char>(len & 0xFF);
+    } else {
+      header[n++] = 127;
+      for (int shift = 56; shift >= 0; shift -= 8) {
+        header[n++] = static_cast<char>((len >> shift) & 0xFF);
+      }
+    }
+    s.pending.append(header, n);
+    s.pending.append(payload);
+    schedule_flush();
+  }
+
+  /// Bytes accepted and not yet written by `Next` (pending plus in flight).
+  std::size_t buffered() const noexcept {
+    return shared_->pending.size() + shared_->flight.size();
+  }
+
   /// Calls `handler(ec)` once everything written so far has been handed to `Next` (or the
   /// stream failed). Used before a WebSocket teardown so the close frame is not cut off.
   template <class Handler>
@@ -130,9 +167,21 @@ class CoalescingStream {
     Shared& s = *shared_;
     if (s.flushing || s.flush_posted) return;
     s.flush_posted = true;
-    boost::asio::post(get_executor(), [sh = shared_] {
+    post_flush(shared_, kFlushDelayTurns);
+  }
+
+  /// The flush goes to the back of the queue `turns` times before it runs: Beast reads at most
+  /// 1536 bytes per system call, so the rest of a busy peer's burst arrives through read
+  /// completions queued behind the first flush; waiting a turn lets them join the same write.
+  static constexpr int kFlushDelayTurns = 0;
+  static void post_flush(std::shared_ptr<Shared> sh, int turns) {
+    auto ex = sh->stream ? sh->stream->get_executor() : executor_type{};
+    if (!sh->stream) return;
+    boost::asio::post(ex, [sh = std::move(sh), turns]() mutable {
+      if (!sh->stream) return;
+      if (turns > 0) return post_flush(std::move(sh), turns - 1);
       sh->flush_posted = false;
-      if (sh->stream) sh->stream->flush();
+      sh->stream->flush();
     });
   }
 
@@ -162,10 +211,10 @@ class CoalescingStream {
       return;
     }
     if (!s.pending.empty()) return flush();
-    // Idle: give back what a burst made the buffers grow to; small ones are kept for reuse.
-    constexpr std::size_t kKeep = 4096;
-    if (s.flight.capacity() > kKeep) std::string().swap(s.flight);
-    if (s.pending.capacity() > kKeep) std::string().swap(s.pending);
+    // Idle: hold no buffer. Most connections are idle most of the time, so this is what sets
+    // memory per connection; a busy one reallocates once per flush, not per frame.
+    std::string().swap(s.flight);
+    std::string().swap(s.pending);
     for (auto& w : s.flush_waiters) {
       boost::asio::post(get_executor(), boost::asio::append(std::move(w), ec));
     }
