@@ -9,6 +9,11 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -39,6 +44,22 @@ struct Overloaded : Ts... {
 
 core::TimePoint wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
+
+/// Argon2id threads run under SCHED_IDLE (set once per thread, on its first job): when they
+/// share a core with the I/O thread, a waking I/O thread preempts them at once, so relays keep
+/// their latency during a storm of PIN joins (docs/performance.md). SCHED_IDLE is not strict:
+/// the scheduler still gives such threads a small share of a saturated core, so PIN checks slow
+/// down under overload but never stop. Where the policy is refused, nice 19 instead.
+void lower_pin_thread_priority() {
+  thread_local bool lowered = false;
+  if (lowered) return;
+  lowered = true;
+  const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  sched_param param{};
+  if (::sched_setscheduler(tid, SCHED_IDLE, &param) != 0) {
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19);
+  }
 }
 
 bool is_relay(const core::Request& r) {
@@ -225,6 +246,7 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
             },
             [&](core::HashPin& h) {
               asio::post(pool, [self = shared_from_this(), h = std::move(h)] {
+                lower_pin_thread_priority();
                 auto hash = self->parts.pins.hash(h.pin);
                 asio::post(self->strand, [self, id = h.request, hash = std::move(hash)]() mutable {
                   self->handle(core::Completed{id, core::PinHashed{std::move(hash)}});
@@ -233,6 +255,7 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
             },
             [&](core::VerifyPin& v) {
               asio::post(pool, [self = shared_from_this(), v = std::move(v)] {
+                lower_pin_thread_priority();
                 bool match = self->parts.pins.verify(v.pin, v.hash);
                 asio::post(self->strand, [self, id = v.request, match] {
                   self->handle(core::Completed{id, core::PinVerified{match}});

@@ -102,9 +102,7 @@ class CoalescingStream {
   }
 
   /// Bytes accepted and not yet written by `Next` (pending plus in flight).
-  std::size_t buffered() const noexcept {
-    return shared_->pending.size() + shared_->flight.size();
-  }
+  std::size_t buffered() const noexcept { return shared_->pending.size() + shared_->flight.size(); }
 
   /// Calls `handler(ec)` once everything written so far has been handed to `Next` (or the
   /// stream failed). Used before a WebSocket teardown so the close frame is not cut off.
@@ -167,21 +165,9 @@ class CoalescingStream {
     Shared& s = *shared_;
     if (s.flushing || s.flush_posted) return;
     s.flush_posted = true;
-    post_flush(shared_, kFlushDelayTurns);
-  }
-
-  /// The flush goes to the back of the queue `turns` times before it runs: Beast reads at most
-  /// 1536 bytes per system call, so the rest of a busy peer's burst arrives through read
-  /// completions queued behind the first flush; waiting a turn lets them join the same write.
-  static constexpr int kFlushDelayTurns = 0;
-  static void post_flush(std::shared_ptr<Shared> sh, int turns) {
-    auto ex = sh->stream ? sh->stream->get_executor() : executor_type{};
-    if (!sh->stream) return;
-    boost::asio::post(ex, [sh = std::move(sh), turns]() mutable {
-      if (!sh->stream) return;
-      if (turns > 0) return post_flush(std::move(sh), turns - 1);
+    boost::asio::post(get_executor(), [sh = shared_] {
       sh->flush_posted = false;
-      sh->stream->flush();
+      if (sh->stream) sh->stream->flush();
     });
   }
 
