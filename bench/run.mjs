@@ -217,7 +217,7 @@ async function main() {
         const server = await startTarget(target, workdir);
         const r = await runLoadgen(target, server.port, server.child.pid, sc.args);
         await server.stop();
-        results.push({ scenario: sc.name, target, run, idle_rss_kib: server.idleRss, ...r });
+        results.push({ ...r, kind: r.scenario, scenario: sc.name, target, run, idle_rss_kib: server.idleRss });
         const status = r.ok ? 'ok' : `FAILED: ${(r.error_samples ?? []).join(' | ')}`;
         const main = sc.figures[0][0];
         console.log(`  run ${run} ${sc.name.padEnd(10)} ${target.padEnd(10)} ${sc.figures[0][1]} = ${fmt(get(r, main))}  ${status}`);
