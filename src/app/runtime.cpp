@@ -9,7 +9,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -46,20 +45,16 @@ core::TimePoint wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }
 
-/// Argon2id threads run under SCHED_IDLE (set once per thread, on its first job): when they
-/// share a core with the I/O thread, a waking I/O thread preempts them at once, so relays keep
-/// their latency during a storm of PIN joins (docs/performance.md). SCHED_IDLE is not strict:
-/// the scheduler still gives such threads a small share of a saturated core, so PIN checks slow
-/// down under overload but never stop. Where the policy is refused, nice 19 instead.
+/// Argon2id threads run at nice 10 (set once per thread, on its first job): when they share a
+/// core with the I/O thread, relays and replies go first and PIN checks get about a tenth of a
+/// busy core (docs/performance.md). Not SCHED_IDLE: that would also yield to every other
+/// process on the machine, and on a busy host PIN joins then took longer than a client waits.
 void lower_pin_thread_priority() {
   thread_local bool lowered = false;
   if (lowered) return;
   lowered = true;
-  const auto tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  sched_param param{};
-  if (::sched_setscheduler(tid, SCHED_IDLE, &param) != 0) {
-    ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19);
-  }
+  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  ::setpriority(PRIO_PROCESS, tid, 10);  // best effort: a refusal leaves the default
 }
 
 bool is_relay(const core::Request& r) {
