@@ -133,16 +133,35 @@ class Workspaces final : public Target {
 };
 
 // ---------------------------------------------------------------------------------------------
-class Peerjs final : public Target {
+/// Servers where opening the WebSocket under an id is the registration (PeerJS, the bare relay):
+/// pairs are two ids, and a churn cycle is a new id's connect and close.
+class RegisteredById : public Target {
  public:
-  explicit Peerjs(const Options& o) : path_(o.peerjs_path), key_(o.peerjs_key) {}
-
   task<Peer> open_first(Run& run, int index) override {
     co_return co_await open(run, prefix_ + "x" + std::to_string(index) + "-a");
   }
   task<Peer> open_second(Run& run, int index, const Peer&) override {
     co_return co_await open(run, prefix_ + "x" + std::to_string(index) + "-b");
   }
+  task<void> churn_cycle(Run& run, int loop, long cycle) override {
+    Peer p = co_await open(run, prefix_ + "c" + std::to_string(loop) + "-" + std::to_string(cycle));
+    co_await p.client->close(run.op_timeout);
+  }
+
+ protected:
+  explicit RegisteredById(char tag) : prefix_(id_prefix(tag)) {}
+  /// Connects and registers as `id`.
+  virtual task<Peer> open(Run& run, std::string id) = 0;
+
+ private:
+  std::string prefix_;
+};
+
+// ---------------------------------------------------------------------------------------------
+class Peerjs final : public RegisteredById {
+ public:
+  explicit Peerjs(const Options& o)
+      : RegisteredById('p'), path_(o.peerjs_path), key_(o.peerjs_key) {}
 
   Frame relay_frame(const Peer&, const Peer& to, int kind, int size) const override {
     if (kind == 0) {
@@ -168,14 +187,9 @@ class Peerjs final : public Target {
 
   std::string_view heartbeat() const override { return R"({"type":"HEARTBEAT"})"; }
 
-  task<void> churn_cycle(Run& run, int loop, long cycle) override {
-    Peer p = co_await open(run, prefix_ + "c" + std::to_string(loop) + "-" + std::to_string(cycle));
-    co_await p.client->close(run.op_timeout);
-  }
-
  private:
   /// Connects as `id`; the server's OPEN message is the registration.
-  task<Peer> open(Run& run, std::string id) {
+  task<Peer> open(Run& run, std::string id) override {
     Peer p;
     p.client = run.client();
     p.id = std::move(id);
@@ -189,18 +203,12 @@ class Peerjs final : public Target {
   }
 
   std::string path_, key_;
-  std::string prefix_ = id_prefix('p');
 };
 
 // ---------------------------------------------------------------------------------------------
-class Bare final : public Target {
+class Bare final : public RegisteredById {
  public:
-  task<Peer> open_first(Run& run, int index) override {
-    co_return co_await open(run, prefix_ + "x" + std::to_string(index) + "-a");
-  }
-  task<Peer> open_second(Run& run, int index, const Peer&) override {
-    co_return co_await open(run, prefix_ + "x" + std::to_string(index) + "-b");
-  }
+  Bare() : RegisteredById('b') {}
 
   Frame relay_frame(const Peer&, const Peer& to, int kind, int size) const override {
     const char* type = kind == 0 ? R"({"type":"OFFER","payload":{"sdp":")"
@@ -217,22 +225,15 @@ class Bare final : public Target {
                : Kind::kError;  // the relay only forwards what we sent
   }
 
-  task<void> churn_cycle(Run& run, int loop, long cycle) override {
-    Peer p = co_await open(run, prefix_ + "c" + std::to_string(loop) + "-" + std::to_string(cycle));
-    co_await p.client->close(run.op_timeout);
-  }
-
  private:
   /// The upgrade to /?id=<id> is the registration.
-  task<Peer> open(Run& run, std::string id) {
+  task<Peer> open(Run& run, std::string id) override {
     Peer p;
     p.client = run.client();
     p.id = std::move(id);
     co_await p.client->open(run.endpoint, run.host_header, "/?id=" + p.id, run.op_timeout);
     co_return p;
   }
-
-  std::string prefix_ = id_prefix('b');
 };
 
 }  // namespace
