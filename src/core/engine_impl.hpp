@@ -87,13 +87,22 @@ struct PendingAttend {
   WorkspaceId wid;
   AttendReq req;
   std::string ip;
-  TimePoint attempt_at;
   bool pin_checked = false;  // counted in pin_attempts while being verified
 };
 struct PendingIce {
   ReplyTo to;
 };
 using Pending = std::variant<PendingCreate, PendingAttend, PendingIce>;
+
+/// PIN attempts from one client IP on one workspace (PROTOCOL.md §3's limit).
+struct PinAttempts {
+  std::deque<TimePoint> failures;  // wrong or missing PINs within the window, oldest first
+  int checking = 0;                // PINs being verified now
+  /// Attends (their `pending` ids) waiting because the checks in flight could still fill the
+  /// limit: they start as checks end, so a right PIN is never refused for others in flight.
+  std::deque<RequestId> waiting;
+  bool idle() const { return failures.empty() && checking == 0 && waiting.empty(); }
+};
 
 /// An authenticated, bound request: who sent it and for which workspace.
 struct Caller {
@@ -115,7 +124,7 @@ struct Engine::Impl {
   std::unordered_map<ConnId, Conn> conns;
   std::unordered_map<TimerId, TimerInfo> timers;
   std::unordered_map<RequestId, Pending> pending;
-  std::map<std::pair<std::string, WorkspaceId>, std::deque<TimePoint>> pin_attempts;
+  std::map<std::pair<std::string, WorkspaceId>, PinAttempts> pin_attempts;
   std::uint64_t pin_checks = 0;  // attends to PIN workspaces, paces prune_pin_attempts
   std::uint64_t next_timer = 1;
   std::uint64_t next_request = 1;
@@ -137,6 +146,11 @@ struct Engine::Impl {
   Effects finish_create(const PendingCreate& p, Result<std::string> hash, TimePoint now);
   Effects attend(const ReplyTo& to, const Request& req, TimePoint now);
   void prune_pin_attempts(TimePoint now);
+  /// The PIN check of attend `rid` (already in `pending`), or its refusal by the limit, or its
+  /// place in the waiting line.
+  Effects check_pin(RequestId rid, PinAttempts& attempts, const Workspace& ws, TimePoint now);
+  /// Starts (or refuses) waiting attends of `key` while the limit leaves room.
+  void start_waiting(const std::pair<std::string, WorkspaceId>& key, TimePoint now, Effects& out);
   Effects finish_attend(const PendingAttend& p, bool match, TimePoint now);
   Effects re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
                     const std::string& token, TimePoint now);

@@ -226,27 +226,70 @@ TEST(Pin, LimitFollowsTheOptions) {
   EXPECT_EQ(outcome(h, attempt(h, s, "bad")), "pin_invalid");
 }
 
-TEST(Pin, AttemptsInFlightCount) {
-  for (const bool right : {false, true}) {
-    SCOPED_TRACE(right ? "right PINs in flight" : "wrong PINs in flight");
-    Harness h(options_with(10));
-    const Space s = create_with_pin(h);
-    h.auto_complete = false;
-    std::vector<ConnId> waiting;
-    for (int i = 0; i < 5; ++i) waiting.push_back(attempt(h, s, right ? kPin : "bad"));
-    EXPECT_EQ(h.pending_verifies().size(), 5u);
-    EXPECT_EQ(outcome(h, attempt(h, s, kPin)), "rate_limited");
-    h.complete_verifies();
-    for (const ConnId c : waiting)
-      EXPECT_EQ(outcome(h, c), right ? "attendance-granted" : "pin_invalid");
-    // Right PINs are taken back once verified; wrong ones stay counted.
-    const ConnId next = attempt(h, s, kPin);
-    if (right) {
-      EXPECT_THAT(h.trace(), ElementsAre("verify-pin"));
-    } else {
-      EXPECT_EQ(outcome(h, next), "rate_limited");
-    }
-  }
+TEST(Pin, ChecksInFlightCountSoParallelGuessesCannotPassTheLimit) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  h.auto_complete = false;
+  std::vector<ConnId> guesses;
+  for (int i = 0; i < 10; ++i) guesses.push_back(attempt(h, s, "bad"));
+  EXPECT_EQ(h.pending_verifies().size(), 5u) << "never more checks than failures allowed";
+  h.complete_verifies();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(outcome(h, guesses[i]), "pin_invalid") << i;
+  for (int i = 5; i < 10; ++i) EXPECT_EQ(outcome(h, guesses[i]), "rate_limited") << i;
+  EXPECT_TRUE(h.pending_verifies().empty());
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin)), "rate_limited");
+}
+
+TEST(Pin, ARightPinIsNeverRefusedBecauseOthersAreBeingChecked) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  h.auto_complete = false;
+  std::vector<ConnId> guests;
+  for (int i = 0; i < 8; ++i) guests.push_back(attempt(h, s, kPin));
+  EXPECT_EQ(h.pending_verifies().size(), 5u);
+  EXPECT_THAT(h.trace(), IsEmpty()) << "the 8th waits: no reply, no check yet";
+  h.complete_verifies();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(outcome(h, guests[i]), "attendance-granted") << i;
+  EXPECT_EQ(h.pending_verifies().size(), 3u) << "the waiting three start as checks end";
+  h.complete_verifies();
+  for (int i = 5; i < 8; ++i) EXPECT_EQ(outcome(h, guests[i]), "attendance-granted") << i;
+}
+
+TEST(Pin, AWaitingAttendWhoseConnectionDroppedIsSkipped) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  h.auto_complete = false;
+  for (int i = 0; i < 5; ++i) attempt(h, s, kPin);
+  const ConnId gone = attempt(h, s, kPin);
+  const ConnId next = attempt(h, s, kPin);
+  h.drop(gone);
+  h.complete_verifies();
+  ASSERT_EQ(h.pending_verifies().size(), 1u);
+  h.complete_verifies();
+  EXPECT_EQ(outcome(h, next), "attendance-granted");
+  EXPECT_THAT(h.inbox(gone), IsEmpty());
+}
+
+TEST(Pin, WaitingAttendsLearnThatTheWorkspaceWasDestroyed) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  h.auto_complete = false;
+  for (int i = 0; i < 5; ++i) attempt(h, s, kPin);
+  const ConnId waiting = attempt(h, s, kPin);
+  h.as(s.owner, "destroy");
+  EXPECT_EQ(outcome(h, waiting), "destroyed");
+  h.complete_verifies();  // the five in flight end on a workspace that is gone
+  EXPECT_TRUE(h.pending_verifies().empty());
+}
+
+TEST(Pin, TheWaitingLineIsBounded) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  h.auto_complete = false;
+  for (int i = 0; i < 5 + 32; ++i) attempt(h, s, kPin);
+  const ConnId over = attempt(h, s, kPin);
+  EXPECT_EQ(outcome(h, over), "rate_limited");
+  EXPECT_GE(retry_after(h, over), 1);
 }
 
 TEST(Pin, RightPinIsNotAFailureButAMissingOneIs) {

@@ -94,62 +94,116 @@ Effects Engine::Impl::attend(const ReplyTo& to, const Request& req, TimePoint no
     return full(to, ws);
   }
   if (ws.pin_hash.empty())
-    return finish_attend(PendingAttend{to, ws.id, body, conn.ip, now, false}, true, now);
+    return finish_attend(PendingAttend{to, ws.id, body, conn.ip, false}, true, now);
 
-  // Wrong PINs are limited per client IP and workspace; attempts in flight count too, so
-  // parallel guesses cannot pass the limit (PROTOCOL.md §3).
+  // Wrong PINs are limited per client IP and workspace (PROTOCOL.md §3).
   prune_pin_attempts(now);
-  auto& attempts = pin_attempts[{conn.ip, ws.id}];
-  while (!attempts.empty() && attempts.front() <= now - opt.pin_failure_window)
-    attempts.pop_front();
-  if (static_cast<int>(attempts.size()) >= opt.pin_max_failures) {
-    auto wait = attempts.front() + opt.pin_failure_window - now;
-    Error e{ErrorCode::kRateLimited, "too many wrong PINs, try again later", "", 0};
-    e.retry_after = static_cast<int>(std::ceil(std::chrono::duration<double>(wait).count()));
-    return alert(to, e);
-  }
-  if (!body.pin || body.pin->empty()) {
-    attempts.push_back(now);
-    return alert(to, ErrorCode::kPinInvalid, "this workspace needs a PIN");
-  }
-  attempts.push_back(now);
+  PinAttempts& attempts = pin_attempts[{conn.ip, ws.id}];
   RequestId rid{next_request++};
-  pending.emplace(rid, PendingAttend{to, ws.id, body, conn.ip, now, true});
-  return {VerifyPin{rid, *body.pin, ws.pin_hash}};
+  pending.emplace(rid, PendingAttend{to, ws.id, body, conn.ip, false});
+  return check_pin(rid, attempts, ws, now);
+}
+
+// Checks in flight count against the limit, so parallel guesses cannot pass it; an attend that
+// could pass it only through them waits for them to end instead of being refused.
+Effects Engine::Impl::check_pin(RequestId rid, PinAttempts& attempts, const Workspace& ws,
+                                TimePoint now) {
+  constexpr std::size_t kMaxWaiting = 32;  // per IP and workspace; beyond: rate_limited
+  auto& failures = attempts.failures;
+  while (!failures.empty() && failures.front() <= now - opt.pin_failure_window) {
+    failures.pop_front();
+  }
+  auto node = pending.extract(rid);
+  auto& p = std::get<PendingAttend>(node.mapped());
+  const bool limited = static_cast<int>(failures.size()) >= opt.pin_max_failures;
+  if (limited || attempts.waiting.size() >= kMaxWaiting) {
+    Error e{ErrorCode::kRateLimited, "too many wrong PINs, try again later", "", 0};
+    const auto wait =
+        limited ? failures.front() + opt.pin_failure_window - now : std::chrono::milliseconds(1000);
+    e.retry_after = static_cast<int>(std::ceil(std::chrono::duration<double>(wait).count()));
+    return alert(p.to, e);
+  }
+  if (!p.req.pin || p.req.pin->empty()) {
+    failures.push_back(now);
+    return alert(p.to, ErrorCode::kPinInvalid, "this workspace needs a PIN");
+  }
+  if (static_cast<int>(failures.size()) + attempts.checking >= opt.pin_max_failures) {
+    attempts.waiting.push_back(rid);
+    pending.insert(std::move(node));
+    return {};
+  }
+  ++attempts.checking;
+  p.pin_checked = true;
+  Effects out{VerifyPin{rid, *p.req.pin, ws.pin_hash}};
+  pending.insert(std::move(node));
+  return out;
+}
+
+void Engine::Impl::start_waiting(const std::pair<std::string, WorkspaceId>& key, TimePoint now,
+                                 Effects& out) {
+  auto ait = pin_attempts.find(key);
+  if (ait == pin_attempts.end()) return;
+  PinAttempts& attempts = ait->second;
+  auto wit = workspaces.find(key.second);
+  while (!attempts.waiting.empty() &&
+         (static_cast<int>(attempts.failures.size()) + attempts.checking < opt.pin_max_failures ||
+          static_cast<int>(attempts.failures.size()) >= opt.pin_max_failures)) {
+    const RequestId rid = attempts.waiting.front();
+    attempts.waiting.pop_front();
+    auto pit = pending.find(rid);
+    if (pit == pending.end()) continue;
+    const auto& p = std::get<PendingAttend>(pit->second);
+    if (!conns.count(p.to.conn) || wit == workspaces.end()) {  // gone while waiting
+      pending.erase(pit);
+      continue;
+    }
+    Effects more = check_pin(rid, attempts, wit->second, now);
+    out.insert(out.end(), std::make_move_iterator(more.begin()),
+               std::make_move_iterator(more.end()));
+  }
+  if (attempts.idle()) pin_attempts.erase(ait);
 }
 
 void Engine::Impl::prune_pin_attempts(TimePoint now) {
   // Forget old failures now and then, so the map stays as small as the recent attempts.
   if (++pin_checks % 256 != 0) return;
   for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
-    auto& q = it->second;
+    auto& q = it->second.failures;
     while (!q.empty() && q.front() <= now - opt.pin_failure_window) q.pop_front();
-    it = q.empty() ? pin_attempts.erase(it) : std::next(it);
+    it = it->second.idle() ? pin_attempts.erase(it) : std::next(it);
   }
 }
 
 Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoint now) {
-  if (match && p.pin_checked) {
-    // A right PIN is not a failure: take back the attempt counted while it was checked.
-    auto ait = pin_attempts.find({p.ip, p.wid});
-    if (ait != pin_attempts.end()) {
-      auto& q = ait->second;
-      if (auto it = std::find(q.begin(), q.end(), p.attempt_at); it != q.end()) q.erase(it);
-      if (q.empty()) pin_attempts.erase(ait);
+  Effects started;  // checks of waiting attends that this one's end lets start
+  if (p.pin_checked) {
+    // The check ended: a wrong PIN becomes a failure (a right one is none), and attends waiting
+    // behind it may start.
+    const std::pair<std::string, WorkspaceId> key{p.ip, p.wid};
+    if (auto ait = pin_attempts.find(key); ait != pin_attempts.end()) {
+      --ait->second.checking;
+      if (!match) ait->second.failures.push_back(now);
+      start_waiting(key, now, started);
     }
   }
+  auto with_started = [&](Effects out) {
+    out.insert(out.end(), std::make_move_iterator(started.begin()),
+               std::make_move_iterator(started.end()));
+    return out;
+  };
   auto cit = conns.find(p.to.conn);
-  if (cit == conns.end()) return {};
+  if (cit == conns.end()) return started;
   auto wit = workspaces.find(p.wid);
-  if (wit == workspaces.end()) return destroyed_reply(p.to, p.wid);
+  if (wit == workspaces.end()) return with_started(destroyed_reply(p.to, p.wid));
   Workspace& ws = wit->second;
-  if (!match) return alert(p.to, ErrorCode::kPinInvalid, "wrong PIN");
+  if (!match) return with_started(alert(p.to, ErrorCode::kPinInvalid, "wrong PIN"));
   // State may have changed while the PIN was checked: check again.
   if (cit->second.bound && workspaces.count(cit->second.bound->wid)) {
-    return alert(p.to, ErrorCode::kConflict, "this connection is already a workspace member");
+    return with_started(
+        alert(p.to, ErrorCode::kConflict, "this connection is already a workspace member"));
   }
   if (ws.members.size() >= opt.max_capacity) {
-    return full(p.to, ws);
+    return with_started(full(p.to, ws));
   }
   AttendeeRecord rec{AttendeeId{new_id()}, or_default(p.req.attendee_name, opt.anonymous_attendee),
                      or_default(p.req.attendee_avatar, opt.default_attendee_avatar), true, true};
@@ -164,7 +218,7 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
   push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
   log(out, LogLevel::kInfo, "attendee.joined",
       {{"workspace", ws.id.value}, {"attendee", aid.value}});
-  return out;
+  return with_started(std::move(out));
 }
 
 Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
@@ -364,7 +418,21 @@ void Engine::Impl::drop_workspace(Workspace& ws, Effects& out) {
   cancel(out, ws.idle_timer);
   const WorkspaceId wid = ws.id;
   for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
-    it = it->first.second == wid ? pin_attempts.erase(it) : std::next(it);
+    if (it->first.second != wid) {
+      ++it;
+      continue;
+    }
+    // Attends still waiting for a PIN check learn that the workspace is gone.
+    for (RequestId rid : it->second.waiting) {
+      auto node = pending.extract(rid);
+      if (node.empty()) continue;
+      const auto& p = std::get<PendingAttend>(node.mapped());
+      if (!conns.count(p.to.conn)) continue;
+      Effects gone = destroyed_reply(p.to, wid);
+      out.insert(out.end(), std::make_move_iterator(gone.begin()),
+                 std::make_move_iterator(gone.end()));
+    }
+    it = pin_attempts.erase(it);
   }
   workspaces.erase(wid);
 }
