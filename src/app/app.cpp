@@ -62,6 +62,7 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.pin_max_failures = static_cast<int>(c.pin_max_failures);
   o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
   o.idle_ttl = std::chrono::seconds(c.workspace_idle_ttl_seconds);
+  o.durable = !c.json_storage_file.empty();
   return o;
 }
 

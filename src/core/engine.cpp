@@ -431,7 +431,7 @@ void Engine::Impl::cancel(Effects& out, std::optional<TimerId>& id) {
 }
 
 void Engine::Impl::persist(Effects& out, const Workspace& ws) const {
-  out.push_back(Persist{WorkspacePut{ws.record()}});
+  if (opt.durable) out.push_back(Persist{WorkspacePut{ws.record()}});
 }
 
 json::object Engine::Impl::attendees_map(const Workspace& ws) const {

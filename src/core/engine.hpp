@@ -146,6 +146,9 @@ struct EngineOptions {
   /// workspace_idle_ttl_seconds: a workspace with no member online for this long is deleted
   /// (0 = never).
   std::chrono::seconds idle_ttl{0};
+  /// A store keeps the state (json_storage_file): emit Persist effects. Without one there is
+  /// nothing to make durable, so no record is built per change and no reply waits.
+  bool durable = true;
 };
 
 /// Counts for /metrics, read on the Engine's strand.

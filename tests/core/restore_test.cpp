@@ -132,5 +132,27 @@ TEST(Restore, TheRestoredStoreRecordIsWhatWasPersisted) {
             (std::vector<AttendeeId>{AttendeeId{before.s.owner.id}, AttendeeId{before.alice.id}}));
 }
 
+// ---- without a store (no json_storage_file) nothing is persisted ----
+
+TEST(Durability, WithoutAStoreNoChangeIsPersistedAndTheRepliesAreTheSame) {
+  for (const bool durable : {true, false}) {
+    SCOPED_TRACE(durable ? "durable" : "memory only");
+    EngineOptions options;
+    options.durable = durable;
+    Harness h(options);
+    const Space s = h.create();
+    EXPECT_EQ(h.has("persist"), durable);
+    const Peer guest = h.join(s);
+    EXPECT_EQ(h.has("persist"), durable);
+    EXPECT_EQ(h.last(guest.conn).event, "attendance-granted");
+    h.as(guest, "leave");
+    EXPECT_EQ(h.has("persist"), durable);
+    EXPECT_EQ(h.only(guest.conn).event, "left");
+    h.as(s.owner, "destroy");
+    EXPECT_EQ(h.has("persist delete"), durable);
+    EXPECT_EQ(h.only(s.owner.conn).event, "destroyed");
+  }
+}
+
 }  // namespace
 }  // namespace ws::core::test

@@ -290,7 +290,7 @@ Effects Engine::Impl::destroy(Caller& c, TimePoint now) {
   Workspace& ws = *c.ws;
   const WorkspaceId wid = ws.id;
   Effects out;
-  out.push_back(Persist{WorkspaceDeleted{wid}});
+  if (opt.durable) out.push_back(Persist{WorkspaceDeleted{wid}});
   // Every member gets `destroyed`; the owner's copy is the direct reply.
   out.push_back(Send{
       c.to.conn, reply(c.to, ServerEvent::kDestroyed, {{"workspace", views::id_only(wid.value)}})});
@@ -399,7 +399,7 @@ Effects Engine::Impl::idle_expired(Workspace& ws, TimePoint now) {
   Effects out;
   const WorkspaceId wid = ws.id;
   const std::int64_t idle_for_s = (unix_ms(now) - ws.idle_since_ms.value_or(unix_ms(now))) / 1000;
-  out.push_back(Persist{WorkspaceDeleted{wid}});
+  if (opt.durable) out.push_back(Persist{WorkspaceDeleted{wid}});
   drop_workspace(ws, out);
   ++expired_workspaces;
   log(out, LogLevel::kInfo, "workspace.expired",
