@@ -135,19 +135,13 @@ task<void> relay(Run& run) {
       ++st->sent;
     }
   }
-  co_await sleep_for(seconds_d(o.warmup));
-  const auto cpu0 = run.sample_server();
-  const long sent0 = st->sent, delivered0 = st->delivered;
-  const auto t0 = Clock::now();
-  co_await sleep_for(seconds_d(o.seconds));
-  const auto cpu1 = run.sample_server();
-  const long sent1 = st->sent, delivered1 = st->delivered;
-  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto grew = co_await measure_window(run, [st] {
+    return std::vector<long>{st->sent, st->delivered};
+  });
   st->running = false;
-  run.record_server(cpu0, cpu1, run.seconds);
-  run.fields["sent"] = sent1 - sent0;
-  run.fields["delivered"] = delivered1 - delivered0;
-  run.fields["msgs_per_s"] = static_cast<double>(delivered1 - delivered0) / run.seconds;
+  run.fields["sent"] = grew[0];
+  run.fields["delivered"] = grew[1];
+  run.fields["msgs_per_s"] = static_cast<double>(grew[1]) / run.seconds;
   if (!co_await drain(st->senders, std::chrono::seconds(5))) {
     run.errors.add(std::to_string(in_flight(st->senders)) + " relayed frames never arrived");
   }

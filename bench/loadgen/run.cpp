@@ -20,6 +20,20 @@ void Run::record_server(const std::optional<ProcSample>& begin,
   if (end) server_rss_kib = end->rss_kib;
 }
 
+task<std::vector<long>> measure_window(Run& run, std::function<std::vector<long>()> read) {
+  co_await sleep_for(seconds_d(run.opt.warmup));
+  const auto cpu0 = run.sample_server();
+  std::vector<long> counts = read();
+  const auto t0 = Clock::now();
+  co_await sleep_for(seconds_d(run.opt.seconds));
+  const auto cpu1 = run.sample_server();
+  const std::vector<long> end = read();
+  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.record_server(cpu0, cpu1, run.seconds);
+  for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = end[i] - counts[i];
+  co_return counts;
+}
+
 void Latch::done() {
   if (--count_ <= 0) timer_.cancel();
 }

@@ -124,18 +124,10 @@ task<void> churn(Run& run) {
   auto st = std::make_shared<ChurnState>();
   auto loops = std::make_shared<Latch>(run.io, o.concurrency);
   for (int i = 0; i < o.concurrency; ++i) spawn(run, churn_loop(run, st, i), loops);
-  co_await sleep_for(seconds_d(o.warmup));
-  const auto cpu0 = run.sample_server();
-  const long ops0 = st->ops;
-  const auto t0 = Clock::now();
-  co_await sleep_for(seconds_d(o.seconds));
-  const auto cpu1 = run.sample_server();
-  const long ops1 = st->ops;
-  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto grew = co_await measure_window(run, [st] { return std::vector<long>{st->ops}; });
   st->running = false;
-  run.record_server(cpu0, cpu1, run.seconds);
-  run.fields["ops"] = ops1 - ops0;
-  run.fields["ops_per_s"] = static_cast<double>(ops1 - ops0) / run.seconds;
+  run.fields["ops"] = grew[0];
+  run.fields["ops_per_s"] = static_cast<double>(grew[0]) / run.seconds;
   if (!co_await loops->wait(Clock::now() + run.op_timeout * 3)) {
     run.errors.add("churn loops did not stop in time");
   }
@@ -178,19 +170,13 @@ task<void> fanout(Run& run) {
                     });
   }
   for (auto& m : st->members) st->toggle(m);
-  co_await sleep_for(seconds_d(o.warmup));
-  const auto cpu0 = run.sample_server();
-  const long toggles0 = st->toggles, deliveries0 = st->deliveries;
-  const auto t0 = Clock::now();
-  co_await sleep_for(seconds_d(o.seconds));
-  const auto cpu1 = run.sample_server();
-  const long toggles1 = st->toggles, deliveries1 = st->deliveries;
-  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  const auto grew = co_await measure_window(run, [st] {
+    return std::vector<long>{st->toggles, st->deliveries};
+  });
   st->running = false;
-  run.record_server(cpu0, cpu1, run.seconds);
-  run.fields["toggles"] = toggles1 - toggles0;
-  run.fields["deliveries"] = deliveries1 - deliveries0;
-  run.fields["deliveries_per_s"] = static_cast<double>(deliveries1 - deliveries0) / run.seconds;
+  run.fields["toggles"] = grew[0];
+  run.fields["deliveries"] = grew[1];
+  run.fields["deliveries_per_s"] = static_cast<double>(grew[1]) / run.seconds;
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   auto pending = [&] {
     long sum = 0;
