@@ -14,6 +14,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/error.hpp>
@@ -25,6 +26,7 @@
 
 #include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
+#include "net/detail/ws_frames.hpp"
 #include "net/log.hpp"
 
 namespace ws::net::detail {
@@ -159,9 +161,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                  {"reason", "draining"}});
       return reply_error(http::status::service_unavailable, "draining");
     }
-    // The WebSocket stream has its own timeouts (stream_base::timeout).
+    HandshakeAnswer answer = answer_upgrade(req, state_->server_header);
+    if (!answer.ok) {
+      log_event(spdlog::level::debug, "ws.handshake_failed",
+                {{"peer", peer_ip_}, {"error", answer.error}});
+      return write(std::move(answer.response), false, false);
+    }
+    // The WebSocket session keeps its own time (pings, the closing handshake's bound).
     lowest().expires_never();
-    run_ws_session(std::move(stream_), std::move(req), transport, state_, std::move(peer_ip_));
+    std::string early = beast::buffers_to_string(buffer_.data());
+    const std::string handshake = serialize(answer.response);
+    if constexpr (kTls) {
+      run_ws_session(std::move(stream_), handshake, std::move(early), transport, state_,
+                     std::move(peer_ip_));
+    } else {
+      run_ws_session(stream_.release_socket(), handshake, std::move(early), transport, state_,
+                     std::move(peer_ip_));
+    }
   }
 
   /// Answers a request we will not serve further (limits, bad syntax, draining) and closes.

@@ -4,11 +4,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -17,16 +16,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "net/detail/coalescing_stream.hpp"
 #include "net/detail/engineio.hpp"
 #include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
+#include "net/detail/ws_frames.hpp"
 #include "net/log.hpp"
 #include "net/metrics.hpp"
 
@@ -35,9 +33,8 @@ namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
 using boost::system::error_code;
+using tcp = asio::ip::tcp;
 
 // ConnIds are unique for the life of the process (core/ids.hpp); 0 is never used.
 std::atomic<std::uint64_t> next_conn_id{1};
@@ -85,20 +82,42 @@ class SessionHandle final : public Connection {
   const std::weak_ptr<Session> session_;
 };
 
-/// One WebSocket connection. Owned by its pending handlers only (the app holds a
-/// SessionHandle); everything runs on the connection's strand except send() and close(),
-/// which may be called from any thread and post to it.
+// How much one read takes from a socket: what a busy client sent since the last turn, in one
+// system call. The buffer belongs to the I/O thread, not the connection, so an idle connection
+// holds none (a partial frame left at the end is copied out by the parser).
+constexpr std::size_t kReadBytes = 64 * 1024;
+// TLS records are decrypted into a buffer of the connection's own (OpenSSL already holds
+// about 17 KiB per TLS connection).
+constexpr std::size_t kTlsReadBytes = 16 * 1024;
+
+char* thread_read_buffer() {
+  thread_local const std::unique_ptr<char[]> buffer(new char[kReadBytes]);
+  return buffer.get();
+}
+
+/// One WebSocket connection after the upgrade. Owned by its pending handlers only (the app
+/// holds a SessionHandle); everything runs on the connection's strand except send() and
+/// close(), which may be called from any thread and dispatch or post to it.
+///
+/// Reads: plain TCP reads whatever the socket holds into the thread's buffer (non-blocking,
+/// waiting for readability only after the socket said it had nothing), TLS reads into the
+/// connection's buffer; FrameParser turns the bytes into messages at once, and the next read
+/// is posted behind the work they caused, so the frames they queued for others leave first.
+/// Writes: whole frames into the CoalescingStream.
 template <class Stream>
-class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
+class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, private FrameSink {
+  static constexpr bool kPlain = std::is_same_v<Stream, tcp::socket>;
+
  public:
   WsSession(Stream stream, Transport transport, std::shared_ptr<ServerState> state,
             std::string peer_ip)
       : executor_(stream.get_executor()),
-        ws_(std::move(stream)),
+        out_(std::move(stream)),
         id_{next_conn_id.fetch_add(1)},
         transport_(transport),
         state_(std::move(state)),
         peer_ip_(std::move(peer_ip)),
+        parser_(state_->options.max_frame_bytes),
         timer_(executor_),
         eio_(transport != Transport::kNative),
         eio_version_(eio::version_of(transport)) {}
@@ -131,39 +150,10 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
                                          code, std::move(reason)));
   }
 
-  /// Called on the strand by the HTTP session that read `req`.
-  void run(const Request& req) {
-    const ServerOptions& options = state_->options;
-    ws_.set_option(websocket::permessage_deflate{});  // all off: no compression
-    // Beast's timer bounds the opening and closing handshakes only; liveness is ours (below).
-    ws_.set_option(websocket::stream_base::timeout{options.handshake_timeout,
-                                                   websocket::stream_base::none(), false});
-    ws_.set_option(websocket::stream_base::decorator(
-        [server = state_->server_header](websocket::response_type& res) {
-          res.set(http::field::server, server);
-        }));
-    // Over the limit Beast fails the read with message_too_big and sends close 1009 itself.
-    ws_.read_message_max(options.max_frame_bytes);
-    // Engine.IO liveness is its own ping/pong packets (PROTOCOL.md §7), not WebSocket frames.
-    if (!eio_) {
-      ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
-        if (kind != websocket::frame_type::close) note_activity();
-      });
-    }
-    ws_.async_accept(req,
-                     beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
-  }
-
- private:
-  enum class Phase { kHandshake, kOpen, kClosing, kClosed };
-
-  void on_accept(error_code ec) {
-    if (ec) {
-      phase_ = Phase::kClosed;
-      log_event(spdlog::level::debug, "ws.handshake_failed",
-                {{"peer", peer_ip_}, {"error", ec.message()}});
-      return;
-    }
+  /// Called on the strand once the upgrade was accepted: `handshake` is the 101 answer to
+  /// write, `early` any bytes the client sent after its request (already read).
+  void run(std::string_view handshake, std::string early) {
+    out_.write(handshake);
     phase_ = Phase::kOpen;
     handle_ = std::make_shared<SessionHandle<WsSession>>(id_, transport_, this->weak_from_this());
     state_->registry.add(handle_);
@@ -174,9 +164,16 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
                {"transport", std::string(to_string(transport_))}});
     if (eio_) open_engineio();  // queued before anything the app sends
     state_->handler.on_open(handle_, peer_ip_);
-    do_read();
     if (state_->options.ping_interval.count() > 0) arm_timer(heartbeat_wait());
+    if (!early.empty()) {
+      parser_.feed(early.data(), early.size(), *this);
+      if (tearing_down_) return;
+    }
+    do_read();
   }
+
+ private:
+  enum class Phase { kHandshake, kOpen, kClosing, kClosed };
 
   // ---------------- Engine.IO / Socket.IO (PROTOCOL.md §7) ----------------
 
@@ -226,7 +223,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
         send_own(eio::connect_packet(sid_, eio_version_));
         break;
       case Kind::kDisconnect:
-        on_close_request(websocket::close_code::normal, "client disconnect");
+        on_close_request(1000, "client disconnect");
         break;
       case Kind::kReply:
         send_own(in.text);
@@ -238,54 +235,119 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
                   {{"conn", std::to_string(id_.value)}, {"cause", in.cause}});
         if (!in.text.empty()) send_own(in.text);
         if (close_cause_.empty()) close_cause_ = in.cause;
-        on_close_request(websocket::close_code::protocol_error, std::move(in.cause));
+        on_close_request(1002, std::move(in.cause));
         break;
     }
   }
 
-  void do_read() {
-    ws_.async_read(buffer_,
-                   beast::bind_front_handler(&WsSession::on_read, this->shared_from_this()));
+  // ---------------- reading ----------------
+
+  tcp::socket& socket() {
+    if constexpr (kPlain) {
+      return out_.next_layer();
+    } else {
+      return beast::get_lowest_layer(out_.next_layer()).socket();
+    }
   }
 
-  void on_read(error_code ec, std::size_t) {
-    if (ec) return finish(ec);
-    if (!eio_) note_activity();  // Engine.IO v4 counts only its pong (on_engineio)
-    // After close() the app has said its last word; late messages are not delivered.
-    if (phase_ == Phase::kOpen && !close_request_) {
-      if (!ws_.got_text()) {
-        state_->handler.on_binary(id_);
-      } else if (eio_) {
-        on_engineio(beast::buffers_to_string(buffer_.data()));
-      } else {
-        state_->handler.on_text(id_, transport_, beast::buffers_to_string(buffer_.data()));
+  void do_read() {
+    if (phase_ == Phase::kClosed || tearing_down_) return;
+    if constexpr (kPlain) {
+      error_code ec;
+      char* buffer = thread_read_buffer();
+      const std::size_t n = socket().read_some(asio::buffer(buffer, kReadBytes), ec);
+      if (ec == asio::error::would_block) {
+        socket().async_wait(
+            tcp::socket::wait_read,
+            beast::bind_front_handler(&WsSession::on_readable, this->shared_from_this()));
+        return;
       }
+      on_bytes(ec, buffer, n);
+    } else {
+      if (!tls_in_) tls_in_ = std::make_unique<char[]>(kTlsReadBytes);
+      out_.next_layer().async_read_some(
+          asio::buffer(tls_in_.get(), kTlsReadBytes),
+          [self = this->shared_from_this()](error_code ec, std::size_t n) {
+            self->on_bytes(ec, self->tls_in_.get(), n);
+          });
     }
-    buffer_.consume(buffer_.size());
-    // An idle connection holds no read buffer either (Beast reads into its own frame buffer
-    // first); a busy one reallocates once per message.
-    buffer_.shrink_to_fit();
+  }
+
+  void on_readable(error_code ec) {
+    if (ec) return finish(ec);
     do_read();
   }
 
-  // Outgoing messages go straight into the coalescing layer as whole frames (its write_frame):
-  // everything queued in one turn of the event loop leaves in one write. The bytes waiting
-  // there, plus those still on their way to this strand, are the queue bounded by
-  // max_queue_bytes; a reader that lets them pile up past it is dropped. A failed write
-  // surfaces through the read loop (the socket is dead), so it needs no handling here.
+  void on_bytes(error_code ec, char* data, std::size_t n) {
+    if (ec) return finish(ec);
+    parser_.feed(data, n, *this);
+    if (phase_ == Phase::kClosed || tearing_down_) return;  // teardown reads on its own
+    asio::post(executor_, beast::bind_front_handler(&WsSession::do_read, this->shared_from_this()));
+  }
+
+  // FrameSink: what the parser found.
+
+  void on_message(bool text, std::string_view payload) override {
+    if (!eio_) note_activity();  // Engine.IO v4 counts only its pong (on_engineio)
+    // After close() the app has said its last word; late messages are not delivered.
+    if (phase_ != Phase::kOpen || close_request_) return;
+    if (!text) {
+      state_->handler.on_binary(id_);
+    } else if (eio_) {
+      on_engineio(std::string(payload));
+    } else {
+      state_->handler.on_text(id_, transport_, std::string(payload));
+    }
+  }
+
+  void on_ping(std::string_view payload) override {
+    if (!eio_) note_activity();
+    if (phase_ == Phase::kOpen && !close_request_) out_.write_frame(WsOpcode::kPong, payload);
+  }
+
+  void on_pong() override {
+    if (!eio_) note_activity();
+  }
+
+  void on_peer_close(std::uint16_t code, std::string_view) override {
+    if (phase_ == Phase::kOpen && !close_request_) {
+      // The peer started the closing handshake: answer with its code (RFC 6455 §5.5.1).
+      peer_close_code_ = code;
+      out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
+    }
+    start_teardown();  // the peer's answer to our close, or ours to theirs: the handshake is done
+  }
+
+  void on_violation(std::uint16_t code, std::string_view cause) override {
+    if (close_cause_.empty()) close_cause_ = std::string(cause);
+    log_event(spdlog::level::debug, "ws.protocol_error",
+              {{"conn", std::to_string(id_.value)}, {"cause", std::string(cause)}});
+    if (phase_ == Phase::kOpen && !close_request_) {
+      close_code_ = code;
+      out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
+    }
+    start_teardown();
+  }
+
+  // ---------------- writing and closing ----------------
+
+  // Outgoing messages go straight into the coalescing layer as whole frames: everything
+  // queued in one turn of the event loop leaves in one write. The bytes waiting there, plus
+  // those still on their way to this strand, are the queue bounded by max_queue_bytes; a
+  // reader that lets them pile up past it is dropped. A failed write surfaces through the
+  // read (the socket is dead), so it needs no handling here.
   void on_send(std::shared_ptr<const std::string> frame) {
     const std::size_t n = frame->size();
-    // Nothing after a close frame (RFC 6455 §5.5.1): ours, or Beast's answer to the peer's.
-    if (phase_ != Phase::kOpen || close_request_ || !ws_.is_open()) {
+    // Nothing after a close frame (RFC 6455 §5.5.1): ours, or our answer to the peer's.
+    if (phase_ != Phase::kOpen || close_request_) {
       queued_bytes_.fetch_sub(n);
       return;
     }
-    auto& out = ws_.next_layer();
-    if (out.buffered() + queued_bytes_.load() > state_->options.max_queue_bytes) {
+    if (out_.buffered() + queued_bytes_.load() > state_->options.max_queue_bytes) {
       queued_bytes_.fetch_sub(n);
       return drop("slow reader: more than max_queue_bytes queued");
     }
-    out.write_frame(1, *frame);  // text
+    out_.write_frame(WsOpcode::kText, *frame);
     queued_bytes_.fetch_sub(n);
   }
 
@@ -294,27 +356,26 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     // A Socket.IO client reconnects after a bare close; `41` (io server disconnect) tells it
     // not to, for the closes it must not retry blindly (PROTOCOL.md §7).
     if (eio_ && sio_connected_ && eio::is_final_close(code)) send_own(eio::kDisconnectPacket);
-    close_request_ =
-        websocket::close_reason(static_cast<websocket::close_code>(sendable_close_code(code)),
-                                fit_close_reason(std::move(reason)));
-    // One bound for draining the queue and the close handshake (a peer that stopped reading
-    // would hold both up forever); it replaces the ping timer.
-    arm_timer(state_->options.handshake_timeout);
-    do_close();  // the close frame follows every frame already handed to the layer
-  }
-
-  void do_close() {
+    close_request_ = true;
     phase_ = Phase::kClosing;
-    close_code_ = close_request_->code;
-    ws_.async_close(*close_request_,
-                    beast::bind_front_handler(&WsSession::on_close, this->shared_from_this()));
+    close_code_ = sendable_close_code(code);
+    // The close frame follows every frame already written; reading goes on until the peer's
+    // answer. One bound for draining the queue and the handshake (a peer that stopped reading
+    // would hold both up forever); it replaces the ping timer.
+    out_.write_frame(WsOpcode::kClose,
+                     close_payload(close_code_, fit_close_reason(std::move(reason))));
+    arm_timer(state_->options.handshake_timeout);
   }
 
-  void on_close(error_code ec) {
-    // The pending read completes too and finish()es the session.
-    if (ec && !is_benign(ec))
-      log_event(spdlog::level::debug, "ws.close_failed",
-                {{"conn", std::to_string(id_.value)}, {"error", ec.message()}});
+  /// The closing handshake is complete (or broken off): flush, shut down, and wait for the
+  /// peer's end, within handshake_timeout.
+  void start_teardown() {
+    if (tearing_down_ || phase_ == Phase::kClosed) return;
+    tearing_down_ = true;
+    phase_ = Phase::kClosing;
+    arm_timer(state_->options.handshake_timeout);
+    async_teardown(beast::role_type::server, out_,
+                   [self = this->shared_from_this()](error_code ec) { self->finish(ec); });
   }
 
   // Liveness (PROTOCOL.md §7, §9): every ping_interval a ping; when neither its pong nor any
@@ -328,7 +389,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 
   void on_timer(std::uint64_t generation, error_code) {
     if (generation != timer_generation_ || phase_ == Phase::kClosed) return;
-    if (close_request_) return drop("close did not complete within handshake_timeout");
+    if (phase_ == Phase::kClosing) return drop("close did not complete within handshake_timeout");
     if (eio_ && eio_version_ == eio::Version::k3) {
       return drop("no packet within ping_interval + ping_timeout");
     }
@@ -340,20 +401,14 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
       arm_timer(state_->options.ping_timeout);
       return;
     }
-    // A ping still unsent after a whole interval means our writes are stuck: the peer does
-    // not read.
-    if (ping_in_flight_) return drop("writes stalled for a ping interval");
+    // A write in flight since the last ping without finishing means the peer does not read.
+    if (out_.flushing() && out_.flushes_done() == flushes_at_ping_) {
+      return drop("writes stalled for a ping interval");
+    }
+    flushes_at_ping_ = out_.flushes_done();
     awaiting_pong_ = true;
-    ping_in_flight_ = true;
-    ws_.async_ping({}, beast::bind_front_handler(&WsSession::on_ping, this->shared_from_this()));
+    out_.write_frame(WsOpcode::kPing, {});
     arm_timer(state_->options.ping_timeout);
-  }
-
-  void on_ping(error_code ec) {
-    ping_in_flight_ = false;
-    if (ec && !is_benign(ec))
-      log_event(spdlog::level::debug, "ws.ping_failed",
-                {{"conn", std::to_string(id_.value)}, {"error", ec.message()}});
   }
 
   void note_activity() {
@@ -362,38 +417,32 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     if (phase_ == Phase::kOpen && !close_request_) arm_timer(state_->options.ping_interval);
   }
 
-  /// Ends the connection at once, without a close handshake; the read loop then finish()es.
+  void close_socket() {
+    error_code ignored;
+    socket().close(ignored);
+  }
+
+  /// Ends the connection at once, without a close handshake; the pending read then finish()es.
   void drop(std::string cause) {
     if (phase_ == Phase::kClosed) return;
     if (close_cause_.empty()) close_cause_ = std::move(cause);
-    beast::get_lowest_layer(ws_).close();
+    close_socket();
   }
 
-  /// The read loop ended: the one place that reports on_close, exactly once.
+  /// The connection ended (read failed, teardown done): the one place that reports on_close,
+  /// exactly once.
   void finish(error_code ec) {
     if (phase_ == Phase::kClosed) return;
     phase_ = Phase::kClosed;
     ++timer_generation_;
     timer_.cancel();
-    beast::get_lowest_layer(ws_).close();  // aborts a stuck write
+    close_socket();  // aborts a stuck write
 
-    std::uint16_t code = close_code_;  // ours, when we started the close
-    if (code == 0) {
-      if (ec == websocket::error::closed) {
-        code = ws_.reason().code;  // the peer's; an empty close frame reports 1005
-        if (code == websocket::close_code::none) code = websocket::close_code::no_status;
-      } else if (ec == websocket::error::message_too_big) {
-        code = websocket::close_code::too_big;  // sent by Beast
-      } else if (ec == websocket::error::bad_frame_payload) {
-        code = websocket::close_code::bad_payload;  // invalid UTF-8, sent by Beast
-      } else {
-        code = websocket::close_code::abnormal;  // 1006: no close frame
-      }
-    }
-    std::string cause = !close_cause_.empty()            ? close_cause_
-                        : ec == websocket::error::closed ? std::string("closed")
-                                                         : ec.message();
-
+    // The code we sent, else the peer's, else 1006 (no close frame).
+    std::uint16_t code = close_code_ ? close_code_ : peer_close_code_ ? peer_close_code_ : 1006;
+    std::string cause = !close_cause_.empty()             ? close_cause_
+                        : close_code_ || peer_close_code_ ? std::string("closed")
+                                                          : ec.message();
     state_->registry.remove(id_);
     if (Metrics* metrics = state_->options.metrics) metrics->connection_closed(transport_);
     log_event(spdlog::level::info, "connection.closed",
@@ -405,8 +454,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
     state_->handler.on_close(id_);
   }
 
-  const asio::any_io_executor executor_;            // the connection's strand
-  websocket::stream<CoalescingStream<Stream>> ws_;  // writes batched per event-loop turn
+  const asio::any_io_executor executor_;  // the connection's strand
+  CoalescingStream<Stream> out_;          // the socket; writes batched per event-loop turn
   const core::ConnId id_;
   const Transport transport_;
   const std::shared_ptr<ServerState> state_;
@@ -415,14 +464,17 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
   // Strand only:
   Phase phase_ = Phase::kHandshake;
   std::shared_ptr<Connection> handle_;  // given to the app and the registry once open
-  beast::flat_buffer buffer_;
-  std::optional<websocket::close_reason> close_request_;
-  std::uint16_t close_code_ = 0;
+  FrameParser parser_;
+  std::unique_ptr<char[]> tls_in_;  // TLS only
+  bool close_request_ = false;      // we sent a close frame
+  bool tearing_down_ = false;       // the closing handshake is over; shutting down
+  std::uint16_t close_code_ = 0;    // the code of the close frame we sent
+  std::uint16_t peer_close_code_ = 0;
   std::string close_cause_;
   asio::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
+  std::uint64_t flushes_at_ping_ = 0;
   bool awaiting_pong_ = false;
-  bool ping_in_flight_ = false;
   const bool eio_;                  // a /socket.io/ connection
   const eio::Version eio_version_;  // meaningful only when eio_
   std::string sid_;                 // Engine.IO session id, set at open
@@ -435,23 +487,28 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>> {
 };
 
 template <class Stream>
-void start(Stream stream, const Request& req, Transport transport,
+void start(Stream stream, std::string_view handshake, std::string early, Transport transport,
            std::shared_ptr<ServerState> state, std::string peer_ip) {
   std::make_shared<WsSession<Stream>>(std::move(stream), transport, std::move(state),
                                       std::move(peer_ip))
-      ->run(req);
+      ->run(handshake, std::move(early));
 }
 
 }  // namespace
 
-void run_ws_session(beast::tcp_stream stream, Request req, Transport transport,
-                    std::shared_ptr<ServerState> state, std::string peer_ip) {
-  start(std::move(stream), req, transport, std::move(state), std::move(peer_ip));
+void run_ws_session(tcp::socket socket, std::string_view handshake, std::string early,
+                    Transport transport, std::shared_ptr<ServerState> state, std::string peer_ip) {
+  error_code ec;
+  socket.non_blocking(true, ec);  // reads are tried first and waited for only when empty
+  start(std::move(socket), handshake, std::move(early), transport, std::move(state),
+        std::move(peer_ip));
 }
 
-void run_ws_session(beast::ssl_stream<beast::tcp_stream> stream, Request req, Transport transport,
-                    std::shared_ptr<ServerState> state, std::string peer_ip) {
-  start(std::move(stream), req, transport, std::move(state), std::move(peer_ip));
+void run_ws_session(beast::ssl_stream<beast::tcp_stream> stream, std::string_view handshake,
+                    std::string early, Transport transport, std::shared_ptr<ServerState> state,
+                    std::string peer_ip) {
+  start(std::move(stream), handshake, std::move(early), transport, std::move(state),
+        std::move(peer_ip));
 }
 
 }  // namespace ws::net::detail

@@ -1,5 +1,6 @@
 // CoalescingStream: what it hands to the next layer (how many writes, which bytes, in what
-// order), its backpressure, error propagation, flush before teardown, and outliving its flush.
+// order), the bytes it counts as buffered, error propagation, flush before teardown, and
+// outliving its flush.
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -29,11 +30,6 @@ class FakeNext {
   using executor_type = asio::any_io_executor;
   explicit FakeNext(asio::io_context& ioc) : executor_(ioc.get_executor()) {}
   executor_type get_executor() { return executor_; }
-
-  template <class MutableBuffers, class Token>
-  void async_read_some(const MutableBuffers&, Token&&) {
-    ADD_FAILURE() << "not read in these tests";
-  }
 
   template <class ConstBuffers, class Handler>
   void async_write_some(const ConstBuffers& buffers, Handler&& handler) {
@@ -70,36 +66,25 @@ void turn(asio::io_context& ioc) {
   ioc.poll();
 }
 
-struct Written {
-  int calls = 0;
-  std::optional<error_code> ec;
-  std::size_t bytes = 0;
-};
-
-auto record(Written& w) {
-  return [&w](error_code ec, std::size_t n) {
-    ++w.calls;
-    w.ec = ec;
-    w.bytes = n;
-  };
-}
-
 TEST(CoalescingStream, WritesOfOneTurnLeaveInOneWriteInOrder) {
   asio::io_context ioc;
   FakeNext next(ioc);
   auto log = next.log;
   CoalescingStream<FakeNext> stream(std::move(next));
-  Written a, b, c;
-  stream.async_write_some(asio::buffer(std::string_view("one|")), record(a));
-  stream.async_write_some(asio::buffer(std::string_view("two|")), record(b));
-  stream.async_write_some(asio::buffer(std::string_view("three")), record(c));
-  EXPECT_EQ(a.calls, 0) << "never completes inline";
+  stream.write("one|");
+  stream.write("two|");
+  stream.write("three");
+  EXPECT_TRUE(log->writes.empty()) << "nothing is written inline";
+  EXPECT_EQ(stream.buffered(), 13u);
   turn(ioc);
-  EXPECT_EQ(a.calls, 1);
-  EXPECT_EQ(a.bytes, 4u);
-  EXPECT_EQ(c.bytes, 5u);
   ASSERT_EQ(log->writes.size(), 1u);
   EXPECT_EQ(log->writes[0], "one|two|three");
+  EXPECT_TRUE(stream.flushing());
+  log->complete();
+  turn(ioc);
+  EXPECT_FALSE(stream.flushing());
+  EXPECT_EQ(stream.flushes_done(), 1u);
+  EXPECT_EQ(stream.buffered(), 0u);
 }
 
 TEST(CoalescingStream, BytesWrittenDuringAFlushGatherForTheNextOne) {
@@ -107,62 +92,40 @@ TEST(CoalescingStream, BytesWrittenDuringAFlushGatherForTheNextOne) {
   FakeNext next(ioc);
   auto log = next.log;
   CoalescingStream<FakeNext> stream(std::move(next));
-  Written w;
-  stream.async_write_some(asio::buffer(std::string_view("a")), record(w));
+  stream.write("a");
   turn(ioc);
   ASSERT_EQ(log->writes.size(), 1u);
-  for (const char* s : {"b", "c", "d"}) {
-    stream.async_write_some(asio::buffer(std::string_view(s)), record(w));
-  }
+  for (const char* s : {"b", "c", "d"}) stream.write(s);
   turn(ioc);
   EXPECT_EQ(log->writes.size(), 1u) << "one write in flight at a time";
-  EXPECT_EQ(w.calls, 4) << "small writes complete while the flush is in flight";
+  EXPECT_EQ(stream.buffered(), 4u) << "in flight and pending both count";
   log->complete();
   turn(ioc);
   ASSERT_EQ(log->writes.size(), 2u);
   EXPECT_EQ(log->writes[1], "bcd");
 }
 
-TEST(CoalescingStream, AWriteOverTheLimitWaitsUntilThePendingBytesLeave) {
+TEST(CoalescingStream, AfterAFailedWriteNothingMoreIsWrittenAndFlushesReportTheError) {
   asio::io_context ioc;
   FakeNext next(ioc);
   auto log = next.log;
-  CoalescingStream<FakeNext> stream(std::move(next), 10);
-  Written first, small, big;
-  stream.async_write_some(asio::buffer(std::string_view("12345")), record(first));
-  turn(ioc);  // "12345" is in flight; the peer does not read
-  stream.async_write_some(asio::buffer(std::string_view("678")), record(small));
-  stream.async_write_some(asio::buffer(std::string_view("abcdefgh")), record(big));  // 11 > 10
+  CoalescingStream<FakeNext> stream(std::move(next));
+  stream.write("xx");
   turn(ioc);
-  EXPECT_EQ(small.calls, 1);
-  EXPECT_EQ(big.calls, 0) << "backpressure: held until the bytes leave";
-  log->complete();
-  turn(ioc);
-  EXPECT_EQ(big.calls, 1);
-  EXPECT_EQ(big.bytes, 8u);
-  ASSERT_EQ(log->writes.size(), 2u);
-  EXPECT_EQ(log->writes[1], "678abcdefgh");
-}
-
-TEST(CoalescingStream, AFailedWriteFailsTheHeldWriteAndEveryLaterOne) {
-  asio::io_context ioc;
-  FakeNext next(ioc);
-  auto log = next.log;
-  CoalescingStream<FakeNext> stream(std::move(next), 4);
-  Written first, held, later;
-  stream.async_write_some(asio::buffer(std::string_view("xx")), record(first));
-  turn(ioc);
-  stream.async_write_some(asio::buffer(std::string_view("yyyyy")), record(held));
-  turn(ioc);
-  ASSERT_EQ(held.calls, 0);
+  stream.write("yy");  // pending behind the write that fails
+  std::optional<error_code> flushed;
+  stream.async_flush([&](error_code ec) { flushed = ec; });
   log->complete(asio::error::broken_pipe);
   turn(ioc);
-  EXPECT_EQ(held.calls, 1);
-  EXPECT_EQ(held.ec, asio::error::broken_pipe);
-  stream.async_write_some(asio::buffer(std::string_view("z")), record(later));
+  EXPECT_EQ(flushed, asio::error::broken_pipe);
+  EXPECT_EQ(stream.buffered(), 0u) << "what was pending is dropped";
+  stream.write_frame(WsOpcode::kText, "z");
   turn(ioc);
-  EXPECT_EQ(later.ec, asio::error::broken_pipe);
   EXPECT_EQ(log->writes.size(), 1u) << "nothing more is written after a failure";
+  std::optional<error_code> later;
+  stream.async_flush([&](error_code ec) { later = ec; });
+  turn(ioc);
+  EXPECT_EQ(later, asio::error::broken_pipe);
 }
 
 TEST(CoalescingStream, FlushCompletesOnceEverythingWrittenHasLeft) {
@@ -170,9 +133,8 @@ TEST(CoalescingStream, FlushCompletesOnceEverythingWrittenHasLeft) {
   FakeNext next(ioc);
   auto log = next.log;
   CoalescingStream<FakeNext> stream(std::move(next));
-  Written w;
   int flushed = 0;
-  stream.async_write_some(asio::buffer(std::string_view("close-frame")), record(w));
+  stream.write_frame(WsOpcode::kClose, close_payload(1000, ""));
   stream.async_flush([&](error_code ec) {
     EXPECT_FALSE(ec);
     ++flushed;
@@ -180,11 +142,13 @@ TEST(CoalescingStream, FlushCompletesOnceEverythingWrittenHasLeft) {
   turn(ioc);
   EXPECT_EQ(flushed, 0);
   ASSERT_EQ(log->writes.size(), 1u);
+  EXPECT_EQ(log->writes[0], std::string("\x88\x02\x03\xe8", 4));
   log->complete();
   turn(ioc);
   EXPECT_EQ(flushed, 1);
 
   stream.async_flush([&](error_code) { ++flushed; });  // nothing pending: at once
+  EXPECT_EQ(flushed, 1) << "never inline";
   turn(ioc);
   EXPECT_EQ(flushed, 2);
 }
@@ -195,8 +159,7 @@ TEST(CoalescingStream, AFlushThatOutlivesTheStreamTouchesNothing) {
   auto log = next.log;
   {
     CoalescingStream<FakeNext> stream(std::move(next));
-    stream.async_write_some(asio::buffer(std::string_view("bytes")),
-                            [](error_code, std::size_t) {});
+    stream.write("bytes");
     turn(ioc);
     ASSERT_EQ(log->writes.size(), 1u);
   }
@@ -205,19 +168,17 @@ TEST(CoalescingStream, AFlushThatOutlivesTheStreamTouchesNothing) {
   SUCCEED();
 }
 
-TEST(CoalescingStream, WriteFrameEncodesEachLengthFormAndKeepsOrderWithOtherWrites) {
+TEST(CoalescingStream, FramesAndRawBytesKeepTheirOrderInOneFlush) {
   asio::io_context ioc;
   FakeNext next(ioc);
   auto log = next.log;
   CoalescingStream<FakeNext> stream(std::move(next));
-  stream.write_frame(1, "hi");
-  Written w;
-  const std::string pong("\x8a\x00", 2);
-  stream.async_write_some(asio::buffer(pong), record(w));
-  stream.write_frame(1, std::string(126, 'm'));
-  stream.write_frame(2, std::string(65536, 'l'));
+  stream.write("HTTP/1.1 101\r\n\r\n");
+  stream.write_frame(WsOpcode::kText, "hi");
+  stream.write_frame(WsOpcode::kPong, "p");
+  stream.write_frame(WsOpcode::kBinary, std::string(70000, 'l'));
   turn(ioc);
-  EXPECT_EQ(stream.buffered(), 4 + 2 + 4 + 126 + 10 + 65536u) << "pending until written";
+  EXPECT_EQ(stream.buffered(), 16 + 4 + 3 + 10 + 70000u) << "pending until written";
   // One flush; Asio hands it over in pieces of at most 64 KiB, so join them.
   std::string out;
   while (log->pending) {
@@ -226,19 +187,11 @@ TEST(CoalescingStream, WriteFrameEncodesEachLengthFormAndKeepsOrderWithOtherWrit
   }
   for (const auto& w : log->writes) out += w;
   EXPECT_EQ(stream.buffered(), 0u);
-  std::size_t at = 0;
-  auto take = [&](std::size_t n) {
-    std::string part = out.substr(at, n);
-    at += n;
-    return part;
-  };
-  EXPECT_EQ(take(4), std::string("\x81\x02hi", 4));
-  EXPECT_EQ(take(2), pong);
-  EXPECT_EQ(take(4), std::string("\x81\x7e\x00\x7e", 4));  // 126: 16-bit length
-  EXPECT_TRUE(take(126) == std::string(126, 'm'));
-  EXPECT_EQ(take(10), std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));  // 64-bit
-  EXPECT_TRUE(take(65536) == std::string(65536, 'l'));
-  EXPECT_EQ(at, out.size());
+  std::string expected = "HTTP/1.1 101\r\n\r\n";
+  append_frame(expected, WsOpcode::kText, "hi");
+  append_frame(expected, WsOpcode::kPong, "p");
+  append_frame(expected, WsOpcode::kBinary, std::string(70000, 'l'));
+  EXPECT_TRUE(out == expected);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // WebSocket sessions over real sockets: echo, close codes, liveness, back-pressure, shutdown.
 #include <atomic>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "net/detail/ws_frames.hpp"
 #include "net/metrics.hpp"
 #include "net/net_test_support.hpp"
 
@@ -205,6 +207,92 @@ TEST(WebSocket, PeerThatNeverAnswersPingsIsDropped) {
   EXPECT_LE(elapsed, 400ms + 1s);
   EXPECT_TRUE(h.handler().wait_closes(1));
   EXPECT_TRUE(h.wait_connection_count(0));
+}
+
+/// A client frame as browsers send it: FIN, masked.
+std::string masked_frame(unsigned opcode, std::string_view payload, bool mask = true) {
+  std::string out{static_cast<char>(0x80 | opcode)};
+  const char mask_bit = mask ? static_cast<char>(0x80) : 0;
+  if (payload.size() < 126) {
+    out.push_back(static_cast<char>(mask_bit | payload.size()));
+  } else {
+    out.push_back(static_cast<char>(mask_bit | 126));
+    out.push_back(static_cast<char>(payload.size() >> 8));
+    out.push_back(static_cast<char>(payload.size() & 0xFF));
+  }
+  const char key[4] = {0x11, 0x22, 0x33, 0x44};
+  if (mask) out.append(key, 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) {
+    out.push_back(static_cast<char>(payload[i] ^ (mask ? key[i % 4] : 0)));
+  }
+  return out;
+}
+
+/// Reads until `out` holds at least `n` bytes after the 101 answer; returns those bytes.
+std::string read_after_handshake(RawClient& raw, std::string& data, std::size_t n) {
+  for (;;) {
+    const auto end = data.find("\r\n\r\n");
+    if (end != std::string::npos && data.size() - end - 4 >= n) return data.substr(end + 4);
+    if (raw.read_some(data)) return data.substr(end == std::string::npos ? 0 : end + 4);
+  }
+}
+
+TEST(WebSocket, FramesSentWithTheUpgradeRequestAreRead) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  RawClient raw;
+  ASSERT_FALSE(raw.connect(h.port()));
+  ASSERT_FALSE(raw.write(kUpgradeRequest + masked_frame(0x1, "early")));  // one write
+  std::string data;
+  const std::string frames = read_after_handshake(raw, data, 7);
+  ASSERT_TRUE(data.starts_with("HTTP/1.1 101")) << data;
+  EXPECT_EQ(frames, std::string("\x81\x05" "early", 7));
+}
+
+TEST(WebSocket, ManyFramesInOneWriteAreEchoedInOrder) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  RawClient raw;
+  ASSERT_FALSE(raw.connect(h.port()));
+  ASSERT_FALSE(raw.write(kUpgradeRequest));
+  std::string burst, expected;
+  for (int i = 0; i < 500; ++i) {
+    const std::string text = "message " + std::to_string(i) + std::string(i % 300, '.');
+    burst += masked_frame(0x1, text);
+    detail::append_frame(expected, detail::WsOpcode::kText, text);
+  }
+  ASSERT_FALSE(raw.write(burst));
+  std::string data;
+  EXPECT_TRUE(read_after_handshake(raw, data, expected.size()) == expected);
+  EXPECT_EQ(h.handler().texts().size(), 500u);
+}
+
+TEST(WebSocket, APingIsAnsweredWithAPongCarryingItsPayload) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  RawClient raw;
+  ASSERT_FALSE(raw.connect(h.port()));
+  ASSERT_FALSE(raw.write(kUpgradeRequest + masked_frame(0x9, "are you there")));
+  std::string data;
+  EXPECT_EQ(read_after_handshake(raw, data, 15), std::string("\x8a\x0d"
+                                                             "are you there",
+                                                             15));
+}
+
+TEST(WebSocket, AnUnmaskedFrameClosesWith1002WithoutReachingTheApp) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  RawClient raw;
+  ASSERT_FALSE(raw.connect(h.port()));
+  ASSERT_FALSE(raw.write(kUpgradeRequest + masked_frame(0x1, "unmasked", false)));
+  std::string data;
+  const std::string close = read_after_handshake(raw, data, 4);
+  EXPECT_EQ(close, std::string("\x88\x02\x03\xea", 4));  // close 1002
+  std::string rest;
+  EXPECT_TRUE(is_closed(raw.read_until_closed(rest))) << "the server shut down its side";
+  raw.stream().close();  // else the server waits for our end up to handshake_timeout
+  EXPECT_TRUE(h.handler().wait_closes(1));
+  EXPECT_TRUE(h.handler().texts().empty());
 }
 
 TEST(WebSocket, SlowReaderOverTheQueueLimitIsDropped) {

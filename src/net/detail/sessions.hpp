@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -18,11 +19,14 @@ namespace ws::net::detail {
 /// socket must be bound to its own strand; the session keeps itself (and `state`) alive.
 void run_http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerState> state);
 
-/// Takes over an HTTP stream whose request asked for a WebSocket upgrade: completes the
-/// handshake, then reports to state->handler. Runs on the stream's strand; self-owned.
-void run_ws_session(boost::beast::tcp_stream stream, Request req, Transport transport,
+/// Takes over a connection whose upgrade request was accepted: writes `handshake` (the 101
+/// answer), hands `early` (bytes the client sent after its request) and everything after to the
+/// WebSocket framing, and reports to state->handler. Runs on the stream's strand; self-owned.
+void run_ws_session(boost::asio::ip::tcp::socket socket, std::string_view handshake,
+                    std::string early, Transport transport, std::shared_ptr<ServerState> state,
+                    std::string peer_ip);
+void run_ws_session(boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
+                    std::string_view handshake, std::string early, Transport transport,
                     std::shared_ptr<ServerState> state, std::string peer_ip);
-void run_ws_session(boost::beast::ssl_stream<boost::beast::tcp_stream> stream, Request req,
-                    Transport transport, std::shared_ptr<ServerState> state, std::string peer_ip);
 
 }  // namespace ws::net::detail
