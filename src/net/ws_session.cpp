@@ -315,7 +315,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
       peer_close_code_ = code;
       out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
     }
-    start_teardown();  // the peer's answer to our close, or ours to theirs: the handshake is done
+    // The peer's answer to our close, or ours to theirs: the handshake is done.
+    start_teardown(/*linger=*/false);
   }
 
   void on_violation(std::uint16_t code, std::string_view cause) override {
@@ -326,7 +327,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
       close_code_ = code;
       out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
     }
-    start_teardown();
+    start_teardown(/*linger=*/true);
   }
 
   // ---------------- writing and closing ----------------
@@ -367,15 +368,20 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     arm_timer(state_->options.handshake_timeout);
   }
 
-  /// The closing handshake is complete (or broken off): flush, shut down, and wait for the
-  /// peer's end, within handshake_timeout.
-  void start_teardown() {
+  /// The closing handshake is complete, or broken off by a peer that broke the protocol: flush
+  /// (within handshake_timeout), then end TCP. After a complete handshake the peer sends
+  /// nothing more, so the socket is simply closed (the server closes first, RFC 6455 §7.1.1).
+  /// After a violation unread bytes may follow, and closing with them unread would send a reset
+  /// that can destroy our close frame: `linger` shuts down our side and reads to the peer's end
+  /// first. TLS always ends with close_notify.
+  void start_teardown(bool linger) {
     if (tearing_down_ || phase_ == Phase::kClosed) return;
     tearing_down_ = true;
     phase_ = Phase::kClosing;
     arm_timer(state_->options.handshake_timeout);
-    async_teardown(beast::role_type::server, out_,
-                   [self = this->shared_from_this()](error_code ec) { self->finish(ec); });
+    auto done = [self = this->shared_from_this()](error_code ec) { self->finish(ec); };
+    if (kPlain && !linger) return out_.async_flush(std::move(done));
+    async_teardown(beast::role_type::server, out_, std::move(done));
   }
 
   // Liveness (PROTOCOL.md §7, §9): every ping_interval a ping; when neither its pong nor any
