@@ -16,6 +16,7 @@
 #include "app/assets.hpp"
 #include "app/ice_setup.hpp"
 #include "app/runtime.hpp"
+#include "app/scheduling.hpp"
 #include "auth/jwt.hpp"
 #include "auth/pin.hpp"
 #include "auth/random.hpp"
@@ -250,7 +251,13 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
       fmt::format("listening on {}://{}:{}", scheme, cfg.bind_address, (*server)->port()));
 
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
+  for (unsigned i = 1; i < threads; ++i) {
+    pool.emplace_back([&] {
+      prefer_short_slices();
+      ioc.run();
+    });
+  }
+  prefer_short_slices();
   ioc.run();
   for (auto& t : pool) t.join();
   return 0;

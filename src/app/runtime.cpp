@@ -9,10 +9,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -20,6 +16,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "app/scheduling.hpp"
 #include "auth/pin.hpp"
 #include "ice/ice_provider.hpp"
 #include "net/log.hpp"
@@ -43,18 +40,6 @@ struct Overloaded : Ts... {
 
 core::TimePoint wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
-}
-
-/// Argon2id threads run at nice 10 (set once per thread, on its first job): when they share a
-/// core with the I/O thread, relays and replies go first and PIN checks get about a tenth of a
-/// busy core (docs/performance.md). Not SCHED_IDLE: that would also yield to every other
-/// process on the machine, and on a busy host PIN joins then took longer than a client waits.
-void lower_pin_thread_priority() {
-  thread_local bool lowered = false;
-  if (lowered) return;
-  lowered = true;
-  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
-  ::setpriority(PRIO_PROCESS, tid, 10);  // best effort: a refusal leaves the default
 }
 
 bool is_relay(const core::Request& r) {
