@@ -135,9 +135,12 @@ task<void> relay(Run& run) {
       ++st->sent;
     }
   }
-  const auto grew = co_await measure_window(run, [st] {
+  // A named reader, not a temporary in the co_await: g++ 12 destroyed such a temporary twice
+  // (ASan: a use after free of `st` when the clients went away).
+  const std::function<std::vector<long>()> counters = [st] {
     return std::vector<long>{st->sent, st->delivered};
-  });
+  };
+  const auto grew = co_await measure_window(run, counters);
   st->running = false;
   run.fields["sent"] = grew[0];
   run.fields["delivered"] = grew[1];

@@ -20,7 +20,7 @@ void Run::record_server(const std::optional<ProcSample>& begin,
   if (end) server_rss_kib = end->rss_kib;
 }
 
-task<std::vector<long>> measure_window(Run& run, std::function<std::vector<long>()> read) {
+task<std::vector<long>> measure_window(Run& run, const std::function<std::vector<long>()>& read) {
   co_await sleep_for(seconds_d(run.opt.warmup));
   const auto cpu0 = run.sample_server();
   std::vector<long> counts = read();

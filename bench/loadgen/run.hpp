@@ -65,7 +65,7 @@ class Latch {
 /// The closed-loop scenarios' window: waits opt.warmup, then opt.seconds during which the
 /// counters `read()` returns grow; sets run.seconds and the server's CPU and RSS, and returns
 /// each counter's growth over the window.
-task<std::vector<long>> measure_window(Run& run, std::function<std::vector<long>()> read);
+task<std::vector<long>> measure_window(Run& run, const std::function<std::vector<long>()>& read);
 
 /// Starts `work` detached; an exception it throws becomes an error of the run, and `latch`
 /// (if any) is counted down when it ends either way.

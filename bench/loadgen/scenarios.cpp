@@ -124,7 +124,8 @@ task<void> churn(Run& run) {
   auto st = std::make_shared<ChurnState>();
   auto loops = std::make_shared<Latch>(run.io, o.concurrency);
   for (int i = 0; i < o.concurrency; ++i) spawn(run, churn_loop(run, st, i), loops);
-  const auto grew = co_await measure_window(run, [st] { return std::vector<long>{st->ops}; });
+  const std::function<std::vector<long>()> counters = [st] { return std::vector<long>{st->ops}; };
+  const auto grew = co_await measure_window(run, counters);  // named: see relay()
   st->running = false;
   run.fields["ops"] = grew[0];
   run.fields["ops_per_s"] = static_cast<double>(grew[0]) / run.seconds;
@@ -170,9 +171,10 @@ task<void> fanout(Run& run) {
                     });
   }
   for (auto& m : st->members) st->toggle(m);
-  const auto grew = co_await measure_window(run, [st] {
+  const std::function<std::vector<long>()> counters = [st] {
     return std::vector<long>{st->toggles, st->deliveries};
-  });
+  };
+  const auto grew = co_await measure_window(run, counters);  // named: see relay()
   st->running = false;
   run.fields["toggles"] = grew[0];
   run.fields["deliveries"] = grew[1];
