@@ -1,5 +1,6 @@
 #include "client.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 #include <boost/asio/buffer.hpp>
@@ -117,14 +118,32 @@ void Client::read_next() {
 
 void Client::send(const Frame& frame, std::int64_t stamp_ns) {
   if (!running_ || stopping_) return;
-  std::string text;
-  if (!spares_.empty()) {
-    text = std::move(spares_.back());  // keeps the old capacity: no allocation
-    spares_.pop_back();
+  // RFC 6455 §5.2: FIN + text, the length in its shortest form, a masking key, masked payload.
+  const std::size_t len = frame.text.size();
+  pending_.push_back(static_cast<char>(0x81));
+  if (len < 126) {
+    pending_.push_back(static_cast<char>(0x80 | len));
+  } else if (len <= 0xFFFF) {
+    pending_.push_back(static_cast<char>(0x80 | 126));
+    pending_.push_back(static_cast<char>(len >> 8));
+    pending_.push_back(static_cast<char>(len & 0xFF));
+  } else {
+    pending_.push_back(static_cast<char>(0x80 | 127));
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      pending_.push_back(static_cast<char>((static_cast<std::uint64_t>(len) >> shift) & 0xFF));
+    }
   }
-  text.assign(frame.text);
-  if (frame.stamp_at != std::string::npos) write_stamp(text.data() + frame.stamp_at, stamp_ns);
-  out_.push_back(std::move(text));
+  mask_state_ ^= mask_state_ << 13;  // xorshift32
+  mask_state_ ^= mask_state_ >> 17;
+  mask_state_ ^= mask_state_ << 5;
+  char key[4];
+  std::memcpy(key, &mask_state_, 4);
+  pending_.append(key, 4);
+  const std::size_t at = pending_.size();
+  pending_.append(frame.text);
+  char* payload = pending_.data() + at;
+  if (frame.stamp_at != std::string::npos) write_stamp(payload + frame.stamp_at, stamp_ns);
+  for (std::size_t i = 0; i < len; ++i) payload[i] = static_cast<char>(payload[i] ^ key[i & 3]);
   if (!writing_) write_next();
 }
 
@@ -134,25 +153,35 @@ void Client::send(std::string_view text) {
 
 void Client::write_next() {
   writing_ = true;
-  const std::string& front = out_.front();
-  ws_.async_write(asio::buffer(front.data(), front.size()),
-                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                    self->writing_ = false;
-                    self->spares_.push_back(std::move(self->out_.front()));
-                    self->out_.pop_front();
-                    // A failed write also fails the read loop, which reports the end.
-                    if (ec || self->stopping_) {
-                      self->out_.clear();
-                      return;
-                    }
-                    if (!self->out_.empty()) self->write_next();
-                  });
+  flight_.swap(pending_);  // pending_ keeps the old flight buffer's capacity
+  asio::async_write(beast::get_lowest_layer(ws_), asio::buffer(flight_),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      self->flight_.clear();
+                      // A failed write also fails the read loop, which reports the end.
+                      if (ec || self->stopping_) {
+                        self->pending_.clear();
+                        if (!ec && self->close_waiting_) self->start_close();
+                        return;
+                      }
+                      if (!self->pending_.empty()) self->write_next();
+                    });
 }
 
 void Client::stop(milliseconds timeout) {
   if (stopping_ || ended_) return;
   stopping_ = true;
   beast::get_lowest_layer(ws_).expires_after(timeout);
+  // Beast's close frame must not land inside a write of ours.
+  if (writing_) {
+    close_waiting_ = true;
+    return;
+  }
+  start_close();
+}
+
+void Client::start_close() {
+  close_waiting_ = false;
   // The pending read sees the server's close frame and reports the (expected) end.
   ws_.async_close(websocket::close_code::normal, [self = shared_from_this()](beast::error_code) {
     if (!self->running_) self->ended_ = true;

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,24 +65,28 @@ class Client : public std::enable_shared_from_this<Client> {
 
   bool running() const { return running_; }
   bool ended() const { return ended_; }
-  std::size_t queued() const { return out_.size(); }
 
  private:
   void read_next();
   void write_next();
-  std::string& spare();
+  void start_close();
 
   // A concrete executor instead of tcp_stream's type-erased one: cheaper on every operation.
   using Stream = beast::basic_stream<tcp, asio::io_context::executor_type>;
   websocket::stream<Stream> ws_;
   beast::flat_buffer in_;
-  std::deque<std::string> out_;      // frames to write; the front one is being written
-  std::vector<std::string> spares_;  // written frames, kept to reuse their capacity
+  // Run mode writes masked frames straight to the TCP stream: everything sent while a write is
+  // in flight leaves in the next one (Beast's write takes one message per call, one system
+  // call each, which made the generator as costly per message as the server it measures).
+  std::string pending_;                    // frames to write next
+  std::string flight_;                     // frames being written
+  std::uint32_t mask_state_ = 0x9e3779b9;  // masking keys need no cryptographic quality here
   MessageHandler on_message_;
   EndHandler on_end_;
-  bool running_ = false;   // run mode started and not ended
-  bool writing_ = false;   // an async_write is in flight
-  bool stopping_ = false;  // stop() or abort() was called: the end is expected
+  bool running_ = false;        // run mode started and not ended
+  bool writing_ = false;        // a write of flight_ is in flight
+  bool stopping_ = false;       // stop() or abort() was called: the end is expected
+  bool close_waiting_ = false;  // stop() waits for the write in flight before its close frame
   bool ended_ = false;
   bool detached_ = false;  // abort() was called: handlers are no longer called
 };

@@ -24,7 +24,8 @@ async function loadgen(args) {
   }
 }
 
-const fixture = serverFixture({ config: { max_capacity_of_workspace: 10 } });
+// No pings: the load generator writes frames to its socket itself (see bench/run.mjs).
+const fixture = serverFixture({ config: { max_capacity_of_workspace: 10, ping_interval_ms: 3600000 } });
 
 describe('bench tools', () => {
   test('relay against our server: every message sent is delivered, with the server CPU read', async () => {
