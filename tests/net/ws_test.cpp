@@ -246,7 +246,7 @@ TEST(WebSocket, FramesSentWithTheUpgradeRequestAreRead) {
   std::string data;
   const std::string frames = read_after_handshake(raw, data, 7);
   ASSERT_TRUE(data.starts_with("HTTP/1.1 101")) << data;
-  EXPECT_EQ(frames, std::string("\x81\x05" "early", 7));
+  EXPECT_EQ(frames, std::string("\x81\x05", 2) + "early");
 }
 
 TEST(WebSocket, ManyFramesInOneWriteAreEchoedInOrder) {
