@@ -22,7 +22,6 @@
 
 #include "net/detail/coalescing_stream.hpp"
 #include "net/detail/engineio.hpp"
-#include "net/detail/io_errors.hpp"
 #include "net/detail/sessions.hpp"
 #include "net/detail/ws_frames.hpp"
 #include "net/log.hpp"
