@@ -92,44 +92,43 @@ std::size_t FrameParser::take_header(const char* data, std::size_t size, FrameSi
   return used;
 }
 
-bool FrameParser::start_frame(FrameSink& sink) {
+void FrameParser::start_frame(FrameSink& sink) {
   const unsigned char b0 = header_[0];
   const unsigned char b1 = header_[1];
   const bool fin = (b0 & 0x80) != 0;
   const std::uint8_t op = b0 & 0x0F;
-  if (b0 & 0x70) return fail(sink, kProtocolError, "reserved bits set"), false;
-  if (!is_known(op)) return fail(sink, kProtocolError, "unknown opcode"), false;
-  if (!(b1 & 0x80)) return fail(sink, kProtocolError, "unmasked frame"), false;
+  if (b0 & 0x70) return fail(sink, kProtocolError, "reserved bits set");
+  if (!is_known(op)) return fail(sink, kProtocolError, "unknown opcode");
+  if (!(b1 & 0x80)) return fail(sink, kProtocolError, "unmasked frame");
 
   std::uint64_t len = b1 & 0x7F;
   std::size_t at = 2;
   if (len == 126) {
     len = big_endian(header_ + 2, 2);
     at = 4;
-    if (len < 126) return fail(sink, kProtocolError, "length not minimally encoded"), false;
+    if (len < 126) return fail(sink, kProtocolError, "length not minimally encoded");
   } else if (len == 127) {
     len = big_endian(header_ + 2, 8);
     at = 10;
-    if (len >> 63) return fail(sink, kProtocolError, "length over 2^63"), false;
-    if (len <= 0xFFFF) return fail(sink, kProtocolError, "length not minimally encoded"), false;
+    if (len >> 63) return fail(sink, kProtocolError, "length over 2^63");
+    if (len <= 0xFFFF) return fail(sink, kProtocolError, "length not minimally encoded");
   }
   std::memcpy(mask_, header_ + at, 4);
 
   const auto opcode = static_cast<WsOpcode>(op);
   if (is_control(opcode)) {
-    if (!fin) return fail(sink, kProtocolError, "fragmented control frame"), false;
-    if (len > kMaxControlPayload)
-      return fail(sink, kProtocolError, "control frame over 125 bytes"), false;
+    if (!fin) return fail(sink, kProtocolError, "fragmented control frame");
+    if (len > kMaxControlPayload) return fail(sink, kProtocolError, "control frame over 125 bytes");
   } else {
     if (opcode == WsOpcode::kContinuation && !in_message_)
-      return fail(sink, kProtocolError, "continuation outside a message"), false;
+      return fail(sink, kProtocolError, "continuation outside a message");
     if (opcode != WsOpcode::kContinuation) {
-      if (in_message_) return fail(sink, kProtocolError, "new message inside another"), false;
+      if (in_message_) return fail(sink, kProtocolError, "new message inside another");
       message_text_ = opcode == WsOpcode::kText;
       message_len_ = 0;
       utf8_.reset();
     }
-    if (len > max_message_ - message_len_) return fail(sink, kTooBig, "message too big"), false;
+    if (len > max_message_ - message_len_) return fail(sink, kTooBig, "message too big");
     message_len_ += len;
     in_message_ = !fin;
   }
@@ -142,7 +141,6 @@ bool FrameParser::start_frame(FrameSink& sink) {
     char none[1];
     frame_payload(none, 0, true, sink);
   }
-  return true;
 }
 
 void FrameParser::frame_payload(char* data, std::size_t n, bool whole, FrameSink& sink) {

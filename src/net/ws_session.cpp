@@ -289,7 +289,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   void on_message(bool text, std::string_view payload) override {
     if (!eio_) note_activity();  // Engine.IO v4 counts only its pong (on_engineio)
     // After close() the app has said its last word; late messages are not delivered.
-    if (phase_ != Phase::kOpen || close_request_) return;
+    if (phase_ != Phase::kOpen) return;
     if (!text) {
       state_->handler.on_binary(id_);
     } else if (eio_) {
@@ -301,7 +301,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
 
   void on_ping(std::string_view payload) override {
     if (!eio_) note_activity();
-    if (phase_ == Phase::kOpen && !close_request_) out_.write_frame(WsOpcode::kPong, payload);
+    if (phase_ == Phase::kOpen) out_.write_frame(WsOpcode::kPong, payload);
   }
 
   void on_pong() override {
@@ -309,7 +309,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   }
 
   void on_peer_close(std::uint16_t code, std::string_view) override {
-    if (phase_ == Phase::kOpen && !close_request_) {
+    if (phase_ == Phase::kOpen) {
       // The peer started the closing handshake: answer with its code (RFC 6455 §5.5.1).
       peer_close_code_ = code;
       out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
@@ -322,7 +322,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     if (close_cause_.empty()) close_cause_ = std::string(cause);
     log_event(spdlog::level::debug, "ws.protocol_error",
               {{"conn", std::to_string(id_.value)}, {"cause", std::string(cause)}});
-    if (phase_ == Phase::kOpen && !close_request_) {
+    if (phase_ == Phase::kOpen) {
       close_code_ = code;
       out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
     }
@@ -339,7 +339,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   void on_send(std::shared_ptr<const std::string> frame) {
     const std::size_t n = frame->size();
     // Nothing after a close frame (RFC 6455 §5.5.1): ours, or our answer to the peer's.
-    if (phase_ != Phase::kOpen || close_request_) {
+    if (phase_ != Phase::kOpen) {
       queued_bytes_.fetch_sub(n);
       return;
     }
@@ -352,11 +352,10 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   }
 
   void on_close_request(std::uint16_t code, std::string reason) {
-    if (phase_ != Phase::kOpen || close_request_) return;
+    if (phase_ != Phase::kOpen) return;
     // A Socket.IO client reconnects after a bare close; `41` (io server disconnect) tells it
     // not to, for the closes it must not retry blindly (PROTOCOL.md §7).
     if (eio_ && sio_connected_ && eio::is_final_close(code)) send_own(eio::kDisconnectPacket);
-    close_request_ = true;
     phase_ = Phase::kClosing;
     close_code_ = sendable_close_code(code);
     // The close frame follows every frame already written; reading goes on until the peer's
@@ -419,7 +418,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   void note_activity() {
     if (!awaiting_pong_) return;
     awaiting_pong_ = false;
-    if (phase_ == Phase::kOpen && !close_request_) arm_timer(state_->options.ping_interval);
+    if (phase_ == Phase::kOpen) arm_timer(state_->options.ping_interval);
   }
 
   void close_socket() {
@@ -471,7 +470,6 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   std::shared_ptr<Connection> handle_;  // given to the app and the registry once open
   FrameParser parser_;
   std::unique_ptr<char[]> tls_in_;  // TLS only
-  bool close_request_ = false;      // we sent a close frame
   bool tearing_down_ = false;       // the closing handshake is over; shutting down
   std::uint16_t close_code_ = 0;    // the code of the close frame we sent
   std::uint16_t peer_close_code_ = 0;

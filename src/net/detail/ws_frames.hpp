@@ -68,7 +68,7 @@ class FrameParser {
  private:
   /// Returns the bytes of `data` used to complete the header (all of them when still short).
   std::size_t take_header(const char* data, std::size_t size, FrameSink& sink);
-  bool start_frame(FrameSink& sink);
+  void start_frame(FrameSink& sink);
   void frame_payload(char* data, std::size_t n, bool whole, FrameSink& sink);
   void end_control(FrameSink& sink);
   void fail(FrameSink& sink, std::uint16_t code, std::string_view cause);
