@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "app/assets.hpp"
+#include "app/fd_limit.hpp"
 #include "app/ice_setup.hpp"
 #include "app/runtime.hpp"
 #include "app/scheduling.hpp"
@@ -60,6 +61,9 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.anonymous_attendee = c.anonymous_attendee;
   o.default_attendee_avatar = c.default_attendee_avatar;
   o.max_bad_frames = static_cast<int>(c.max_bad_frames);
+  o.messages_per_second = static_cast<double>(c.messages_per_second);
+  o.messages_burst = static_cast<double>(c.messages_burst);
+  o.workspaces_per_ip_per_hour = static_cast<int>(c.workspaces_per_ip_per_hour);
   o.pin_max_failures = static_cast<int>(c.pin_max_failures);
   o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
   o.idle_ttl = std::chrono::seconds(c.workspace_idle_ttl_seconds);
@@ -92,6 +96,11 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
   o.ping_timeout = std::chrono::milliseconds(c.ping_timeout_ms);
   o.max_queue_bytes = static_cast<std::size_t>(c.max_queue_bytes);
   o.handshake_timeout = std::chrono::milliseconds(c.handshake_timeout_ms);
+  o.max_connections = static_cast<std::size_t>(c.max_connections);
+  o.max_connections_per_ip = static_cast<std::size_t>(c.max_connections_per_ip);
+  o.new_connections_per_ip_per_second = static_cast<double>(c.new_connections_per_ip_per_second);
+  o.new_connections_per_ip_burst = static_cast<double>(c.new_connections_per_ip_burst);
+  o.allowed_origins = c.allowed_origins;
   o.version = WS_VERSION;
   o.development = c.development;
   o.metrics = &metrics;
@@ -193,6 +202,14 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   net::init_logging(cfg.log_format == config::LogFormat::kJson, to_spdlog(cfg.log_level));
   for (const auto& w : warnings) net::log_message(spdlog::level::warn, w);
   if (cfg.development) net::log_message(spdlog::level::debug, config::describe(cfg));
+  // Each connection is a file descriptor; a few dozen more serve the store, TLS files and logs.
+  const std::uint64_t fd_limit = raise_open_file_limit();
+  if (fd_limit != 0 && fd_limit < static_cast<std::uint64_t>(cfg.max_connections) + 64) {
+    net::log_event(spdlog::level::warn, "server.fd_limit",
+                   {{"limit", std::to_string(fd_limit)},
+                    {"max_connections", std::to_string(cfg.max_connections)},
+                    {"hint", "raise LimitNOFILE (systemd) or ulimit -Hn to hold max_connections"}});
+  }
 
   auth::JwtCodec tokens(cfg.magick_token);
   auth::PinHasher pins(cfg.salt_string);
@@ -232,7 +249,11 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
          {"workspaces_attendees", static_cast<double>(s.attendees)},
          {"workspaces_attendees_online", static_cast<double>(s.online_attendees)},
          {"workspaces_calls", static_cast<double>(s.calls)}},
-        {{"workspaces_expired_total", static_cast<double>(s.expired_workspaces)}});
+        {{"workspaces_expired_total", static_cast<double>(s.expired_workspaces)},
+         {"workspaces_messages_rate_limited_total", static_cast<double>(s.messages_rate_limited)},
+         {"workspaces_rate_limit_closes_total", static_cast<double>(s.rate_limit_closes)},
+         {"workspaces_creates_rate_limited_total",
+          static_cast<double>(s.workspaces_rate_limited)}});
   };
   auto server = net::Server::open(ioc, server_options(cfg, metrics), runtime, hooks);
   if (!server) {

@@ -2,6 +2,7 @@
 #include "core/engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/engine_impl.hpp"
 
@@ -88,6 +89,8 @@ Effects Engine::handle(const Event& event, TimePoint now) {
                         [&](const Connected& e) -> Effects {
                           Conn conn;
                           conn.ip = e.peer_ip;
+                          conn.bucket.tokens = m.opt.messages_burst;
+                          conn.bucket.refilled = now;
                           m.conns[e.conn] = std::move(conn);
                           return {};
                         },
@@ -110,6 +113,9 @@ EngineStats Engine::stats() const {
     s.calls += ws.call ? 1 : 0;
   }
   s.expired_workspaces = impl_->expired_workspaces;
+  s.messages_rate_limited = impl_->messages_rate_limited;
+  s.rate_limit_closes = impl_->rate_limit_closes;
+  s.workspaces_rate_limited = impl_->workspaces_rate_limited;
   return s;
 }
 
@@ -120,6 +126,9 @@ Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint 
   if (cit == conns.end()) return {};  // already disconnected
   Conn& conn = cit->second;
   ReplyTo to{conn_id, req.id, req.nonce, req.event_name};
+
+  // Every message counts against the connection's rate, bad ones too (PROTOCOL.md §10).
+  if (Effects out; !take_message_token(conn, to, now, out)) return out;
 
   // Frame and field errors count as bad frames (PROTOCOL.md §2); auth failures do not.
   auto bad_frame = [&](const Error& e) {
@@ -139,6 +148,7 @@ Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint 
       return alert(to, ErrorCode::kConflict, "this connection is already a workspace member");
     }
     if (!req.payload) return bad_frame(req.payload.error());
+    if (Effects out; !take_create_allowance(conn.ip, to, now, out)) return out;
     return create(to, std::get<CreateReq>(*req.payload), now);
   }
   if (event == ClientEvent::kAttend) {
@@ -325,6 +335,71 @@ Effects Engine::Impl::on_shutdown(int retry_after_s) {
        {{"retryAfter", std::max(1, retry_after_s)}});
   log(out, LogLevel::kInfo, "server.draining", {{"connections", std::to_string(conns.size())}});
   return out;
+}
+
+// ---------------- limits ----------------
+
+namespace {
+
+/// Whole seconds to wait, at least 1 (a `retryAfter` of 0 would invite a tight retry loop).
+int whole_seconds_ceil(std::chrono::duration<double> wait) {
+  return std::max(1, static_cast<int>(std::ceil(wait.count())));
+}
+
+}  // namespace
+
+bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, TimePoint now, Effects& out) {
+  MessageBucket& b = conn.bucket;
+  const double elapsed = std::chrono::duration<double>(now - b.refilled).count();
+  if (elapsed > 0) {
+    b.tokens = std::min(opt.messages_burst, b.tokens + elapsed * opt.messages_per_second);
+    b.refilled = now;
+  }
+  if (b.tokens >= 1) {
+    b.tokens -= 1;
+    return true;
+  }
+  ++messages_rate_limited;
+  // A run of refusals ends after a second without one.
+  if (!b.refused_since || now - b.last_refused >= std::chrono::seconds(1)) b.refused_since = now;
+  b.last_refused = now;
+  if (now - *b.refused_since >= opt.rate_limit_close_after) {
+    ++rate_limit_closes;
+    out.push_back(Close{to.conn, CloseCode::kPolicy, "message rate limit exceeded"});
+    log(out, LogLevel::kInfo, "connection.rate_limited",
+        {{"conn", std::to_string(to.conn.value)}, {"peer", conn.ip}});
+    return false;
+  }
+  Error e{ErrorCode::kRateLimited, "too many messages, slow down", "", 0};
+  e.retry_after =
+      whole_seconds_ceil(std::chrono::duration<double>((1 - b.tokens) / opt.messages_per_second));
+  out = alert(to, e);
+  return false;
+}
+
+bool Engine::Impl::take_create_allowance(const std::string& ip, const ReplyTo& to, TimePoint now,
+                                         Effects& out) {
+  constexpr auto kHour = std::chrono::hours(1);
+  if (++creates % 1024 == 0) prune_creates(now);
+  auto& times = creates_by_ip[ip];
+  std::erase_if(times, [&](TimePoint t) { return t <= now - kHour; });
+  if (static_cast<int>(times.size()) < opt.workspaces_per_ip_per_hour) {
+    times.push_back(now);
+    return true;
+  }
+  ++workspaces_rate_limited;
+  Error e{ErrorCode::kRateLimited, "too many workspaces created from this address, try later", "",
+          0};
+  e.retry_after = whole_seconds_ceil(times.front() + kHour - now);
+  out = alert(to, e);
+  log(out, LogLevel::kDebug, "workspace.create_limited", {{"peer", ip}});
+  return false;
+}
+
+void Engine::Impl::prune_creates(TimePoint now) {
+  std::erase_if(creates_by_ip, [&](const auto& entry) {
+    return entry.second.empty() || entry.second.back() <= now - std::chrono::hours(1);
+  });
 }
 
 // ---------------- helpers ----------------

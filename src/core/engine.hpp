@@ -141,7 +141,14 @@ struct EngineOptions {
   std::string default_attendee_avatar;
   int max_bad_frames = 20;  // within bad_frame_window
   std::chrono::seconds bad_frame_window{10};
-  int pin_max_failures = 5;  // per IP per workspace per window
+  /// Messages per connection (PROTOCOL.md §10): a token bucket of `messages_burst` tokens
+  /// refilled at `messages_per_second`; a refused message gets `rate_limited`, and a
+  /// connection refused for `rate_limit_close_after` without a second's pause is closed 1008.
+  double messages_per_second = 100;
+  double messages_burst = 300;
+  std::chrono::seconds rate_limit_close_after{10};
+  int workspaces_per_ip_per_hour = 60;  // `create`s accepted per client IP in any hour
+  int pin_max_failures = 5;             // per IP per workspace per window
   std::chrono::seconds pin_failure_window{60};
   /// workspace_idle_ttl_seconds: a workspace with no member online for this long is deleted
   /// (0 = never).
@@ -158,7 +165,10 @@ struct EngineStats {
   std::size_t attendees = 0;  // members, online or within grace
   std::size_t online_attendees = 0;
   std::size_t calls = 0;
-  std::uint64_t expired_workspaces = 0;  // deleted by idle_ttl since start
+  std::uint64_t expired_workspaces = 0;       // deleted by idle_ttl since start
+  std::uint64_t messages_rate_limited = 0;    // messages refused by messages_per_second
+  std::uint64_t rate_limit_closes = 0;        // connections closed 1008 for going on
+  std::uint64_t workspaces_rate_limited = 0;  // creates refused by workspaces_per_ip_per_hour
 };
 
 /// Owns all workspace, attendee and call state. Not thread-safe: one strand calls it.

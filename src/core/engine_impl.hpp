@@ -53,8 +53,18 @@ struct Binding {
   AttendeeId aid;
 };
 
+/// A connection's message allowance (PROTOCOL.md §10): a token bucket, and the current run of
+/// refusals (a second without one ends it).
+struct MessageBucket {
+  double tokens = 0;
+  TimePoint refilled;
+  std::optional<TimePoint> refused_since;  // first refusal of the current run
+  TimePoint last_refused;
+};
+
 struct Conn {
   std::string ip;
+  MessageBucket bucket;
   std::optional<Binding> bound;
   std::vector<TimePoint> bad_frames;  // within the bad-frame window, oldest first
   /// The last access token this connection presented that verified, byte for byte, and its
@@ -129,6 +139,12 @@ struct Engine::Impl {
   std::uint64_t next_timer = 1;
   std::uint64_t next_request = 1;
   std::uint64_t expired_workspaces = 0;
+  std::uint64_t messages_rate_limited = 0;
+  std::uint64_t rate_limit_closes = 0;
+  std::uint64_t workspaces_rate_limited = 0;
+  /// Accepted `create`s per client IP within the last hour, oldest first (PROTOCOL.md §10).
+  std::unordered_map<std::string, std::vector<TimePoint>> creates_by_ip;
+  std::uint64_t creates = 0;  // paces prune_creates
 
   // ---- dispatch (engine.cpp) ----
   Effects on_received(ConnId conn, const Request& req, TimePoint now);
@@ -140,6 +156,15 @@ struct Engine::Impl {
   /// verified (expiry still checked against `now`), else from the TokenCodec.
   Result<AccessClaims> verify_access(Conn& conn, const std::string& token, TimePoint now);
   Effects dispatch_member(Caller& c, const Request& req, TimePoint now);
+
+  // ---- limits (engine.cpp) ----
+  /// Takes one token from the connection's bucket. When there is none: appends the
+  /// `rate_limited` alert, or close 1008 once refusals have gone on for rate_limit_close_after,
+  /// and returns false.
+  bool take_message_token(Conn& conn, const ReplyTo& to, TimePoint now, Effects& out);
+  /// Whether `ip` may create one more workspace now; when not, appends the alert.
+  bool take_create_allowance(const std::string& ip, const ReplyTo& to, TimePoint now, Effects& out);
+  void prune_creates(TimePoint now);
 
   // ---- workspace handlers (handlers/workspace.cpp) ----
   Effects create(const ReplyTo& to, const CreateReq& req, TimePoint now);

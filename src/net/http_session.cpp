@@ -1,6 +1,7 @@
 // HTTP session (plain or TLS): reads requests with size and time limits, answers them from the
 // route table, and hands WebSocket upgrades over to a WebSocket session.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <limits>
 #include <memory>
@@ -28,6 +29,7 @@
 #include "net/detail/sessions.hpp"
 #include "net/detail/ws_frames.hpp"
 #include "net/log.hpp"
+#include "net/metrics.hpp"
 
 namespace ws::net::detail {
 namespace {
@@ -45,6 +47,26 @@ constexpr std::size_t kLingerMaxBytes = 64 * 1024;
 
 bool is_http_parse_error(const error_code& ec) {
   return ec.category() == make_error_code(http::error::bad_target).category();
+}
+
+/// `origin` in the form allowed_origins compares: lower case, no trailing slash.
+std::string normalized_origin(std::string_view origin) {
+  while (!origin.empty() && origin.back() == '/') origin.remove_suffix(1);
+  std::string out(origin);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+/// PROTOCOL.md §10: an empty list allows every origin, and a request with no Origin header (a
+/// non-browser client) is always allowed; otherwise the Origin must be on the list.
+bool origin_allowed(const Request& req, const std::vector<std::string>& allowed) {
+  if (allowed.empty()) return true;
+  const auto it = req.find(http::field::origin);
+  if (it == req.end()) return true;
+  const std::string origin = normalized_origin(it->value());
+  return std::any_of(allowed.begin(), allowed.end(),
+                     [&](const std::string& entry) { return normalized_origin(entry) == origin; });
 }
 
 std::string peer_ip_of(const tcp::socket& socket) {
@@ -65,10 +87,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
  public:
-  HttpSession(tcp::socket socket, std::shared_ptr<ServerState> state, std::string peer_ip)
+  HttpSession(tcp::socket socket, std::shared_ptr<ServerState> state, std::string peer_ip,
+              Admission::Ticket ticket)
       : stream_(make_stream(std::move(socket), *state)),
         state_(std::move(state)),
-        peer_ip_(std::move(peer_ip)) {}
+        peer_ip_(std::move(peer_ip)),
+        ticket_(std::move(ticket)) {}
 
   void run() {
     // The accepted socket lives on its own strand; start there (Beast's advanced server).
@@ -100,12 +124,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void on_handshake(error_code ec) {
+    if (ec == beast::error::timeout) return timed_out("tls");
     if (ec) {
       log_event(spdlog::level::debug, "tls.handshake_failed",
                 {{"peer", peer_ip_}, {"error", ec.message()}});
       return;
     }
     do_read();
+  }
+
+  /// Counts, logs (debug: a flood must not flood the log) and answers a refused upgrade.
+  void refuse(std::string_view reason, http::status status) {
+    if (state_->options.metrics) state_->options.metrics->connection_refused(reason);
+    log_event(spdlog::level::debug, "connection.refused",
+              {{"peer", peer_ip_}, {"reason", std::string(reason)}});
+    reply_error(status, reason);
+  }
+
+  void timed_out(std::string_view phase) {
+    if (state_->options.metrics) state_->options.metrics->handshake_timeout();
+    log_event(spdlog::level::debug, "http.timeout",
+              {{"peer", peer_ip_}, {"phase", std::string(phase)}});
   }
 
   void do_read() {
@@ -129,10 +168,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return reply_error(http::status::payload_too_large, "body too large");
     }
     if (ec && is_http_parse_error(ec)) return reply_error(http::status::bad_request, "bad request");
-    if (ec == beast::error::timeout) {
-      log_event(spdlog::level::debug, "http.timeout", {{"peer", peer_ip_}});
-      return;
-    }
+    if (ec == beast::error::timeout) return timed_out("headers");
     if (ec) {
       if (!is_benign(ec))
         log_event(spdlog::level::debug, "http.read_failed",
@@ -155,11 +191,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return reply_error(http::status::bad_request, "expected a WebSocket upgrade");
     }
     if (!state_->accepting.load()) {
-      log_event(spdlog::level::info, "connection.refused",
-                {{"peer", peer_ip_},
-                 {"transport", std::string(to_string(transport))},
-                 {"reason", "draining"}});
-      return reply_error(http::status::service_unavailable, "draining");
+      return refuse("draining", http::status::service_unavailable);
+    }
+    // Decided when the connection was accepted (PROTOCOL.md §10); plain HTTP is still served.
+    if (const Refusal refusal = ticket_.refusal(); refusal != Refusal::kNone) {
+      return refuse(to_string(refusal), refusal == Refusal::kMaxConnections
+                                            ? http::status::service_unavailable
+                                            : http::status::too_many_requests);
+    }
+    if (!origin_allowed(req, state_->options.allowed_origins)) {
+      return refuse("origin", http::status::forbidden);
     }
     HandshakeAnswer answer = answer_upgrade(req, state_->server_header);
     if (!answer.ok) {
@@ -173,10 +214,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     const std::string handshake = serialize(answer.response);
     if constexpr (kTls) {
       run_ws_session(std::move(stream_), handshake, std::move(early), transport, state_,
-                     std::move(peer_ip_));
+                     std::move(peer_ip_), std::move(ticket_));
     } else {
       run_ws_session(stream_.release_socket(), handshake, std::move(early), transport, state_,
-                     std::move(peer_ip_));
+                     std::move(peer_ip_), std::move(ticket_));
     }
   }
 
@@ -243,6 +284,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   Stream stream_;
   std::shared_ptr<ServerState> state_;
   std::string peer_ip_;
+  Admission::Ticket ticket_;  // handed to the WebSocket session on upgrade
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::size_t lingered_ = 0;
@@ -250,15 +292,16 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
 }  // namespace
 
-void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state) {
+void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state,
+                      Admission::Ticket ticket) {
   std::string peer_ip = peer_ip_of(socket);
   if (state->tls) {
     std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
-        std::move(socket), std::move(state), std::move(peer_ip))
+        std::move(socket), std::move(state), std::move(peer_ip), std::move(ticket))
         ->run();
   } else {
     std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), std::move(state),
-                                                     std::move(peer_ip))
+                                                     std::move(peer_ip), std::move(ticket))
         ->run();
   }
 }

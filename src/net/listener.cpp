@@ -1,6 +1,7 @@
 // The accept loop (Beast's listener shape, but built by a factory that reports bind errors).
 #include "net/detail/listener.hpp"
 #include "net/log.hpp"
+#include "net/metrics.hpp"
 
 #include <chrono>
 #include <utility>
@@ -99,7 +100,20 @@ void Listener::on_accept(error_code ec, tcp::socket socket) {
   // Signaling messages are small and latency-bound: never hold one back for Nagle's algorithm.
   error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  run_http_session(std::move(socket), state_);
+  // The limits of PROTOCOL.md §10 are decided here, once per TCP connection; the HTTP session
+  // refuses the upgrade of a connection over one (and counts it), and serves plain HTTP.
+  error_code ec_peer;
+  const auto peer = socket.remote_endpoint(ec_peer);
+  if (ec_peer) return do_accept();  // already gone
+  Admission::Ticket ticket =
+      state_->admission.admit(peer.address(), std::chrono::steady_clock::now());
+  if (!ticket.holds_place()) {
+    // Twice over a limit: a flood. Not even an answer; the socket closes here.
+    if (state_->options.metrics)
+      state_->options.metrics->connection_refused(to_string(ticket.refusal()));
+    return do_accept();
+  }
+  run_http_session(std::move(socket), state_, std::move(ticket));
   do_accept();
 }
 

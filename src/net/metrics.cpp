@@ -124,6 +124,15 @@ void Metrics::alert(std::string_view code) {
   bump(alerts_, code, 1);
 }
 
+void Metrics::connection_refused(std::string_view reason) {
+  std::lock_guard lock(mu_);
+  bump(refused_, reason, 1);
+}
+
+void Metrics::handshake_timeout() {
+  ++handshake_timeouts_;
+}
+
 void Metrics::auth_failure() {
   ++auth_failures_;
 }
@@ -175,6 +184,13 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
       append(out, "workspaces_alerts_total{{code=\"{}\"}} {}\n", escape_label(code), n);
     }
 
+    header(out, "workspaces_connections_refused_total", "counter",
+           "Connections refused before the WebSocket upgrade, by limit (PROTOCOL.md §10).");
+    for (const auto& [reason, n] : refused_) {
+      append(out, "workspaces_connections_refused_total{{reason=\"{}\"}} {}\n",
+             escape_label(reason), n);
+    }
+
     auto per_provider = [&](std::string_view name, std::string_view help, const Counts& counts) {
       header(out, name, "counter", help);
       for (const auto& [provider, n] : counts) {
@@ -190,6 +206,10 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
 
   header(out, "workspaces_auth_failures_total", "counter", "Rejected access or invite tokens.");
   append(out, "workspaces_auth_failures_total {}\n", auth_failures_.load());
+  header(out, "workspaces_handshake_timeouts_total", "counter",
+         "Connections closed for a TLS handshake or request headers slower than "
+         "handshake_timeout_ms.");
+  append(out, "workspaces_handshake_timeouts_total {}\n", handshake_timeouts_.load());
   header(out, "workspaces_pin_failures_total", "counter", "Wrong workspace PINs.");
   append(out, "workspaces_pin_failures_total {}\n", pin_failures_.load());
 

@@ -48,6 +48,13 @@ class Metrics {
   void frame_in(Transport transport, std::string_view event);
   void frame_out(Transport transport, std::string_view event, std::uint64_t n = 1);
   void alert(std::string_view code);
+  /// A connection refused by a limit of PROTOCOL.md §10 or while draining; `reason` is one of
+  /// "max_connections", "max_connections_per_ip", "new_connections_per_ip", "origin",
+  /// "draining".
+  void connection_refused(std::string_view reason);
+  /// A connection closed because its TLS handshake or request headers did not arrive within
+  /// handshake_timeout_ms.
+  void handshake_timeout();
   void auth_failure();
   void pin_failure();
   void observe_relay_latency(double seconds);
@@ -68,15 +75,17 @@ class Metrics {
 
   std::array<std::atomic<std::int64_t>, kTransports> open_{};
   std::atomic<std::uint64_t> auth_failures_{0};
+  std::atomic<std::uint64_t> handshake_timeouts_{0};
   std::atomic<std::uint64_t> pin_failures_{0};
   Histogram<kLatencyBuckets.size()> relay_latency_{kLatencyBuckets};
   Histogram<kFetchBuckets.size()> twilio_fetch_{kFetchBuckets};
   std::atomic<std::uint64_t> twilio_fetch_failures_{0};
 
-  mutable std::mutex mu_;                      // guards frames_in_, frames_out_, alerts_, ice_*
+  mutable std::mutex mu_;  // guards frames_in_, frames_out_, alerts_, refused_, ice_*
   std::array<Counts, kTransports> frames_in_;  // per transport: event -> count
   std::array<Counts, kTransports> frames_out_;
   Counts alerts_;        // code -> count
+  Counts refused_;       // reason -> count
   Counts ice_requests_;  // provider -> attempts
   Counts ice_failures_;  // provider -> failed attempts
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/ids.hpp"
@@ -75,6 +76,15 @@ struct ServerOptions {
   std::size_t max_queue_bytes = 1 << 20;
   std::chrono::milliseconds handshake_timeout{5000};  // headers must arrive within this; idle
                                                       // non-upgraded sockets closed
+  /// Connection limits (PROTOCOL.md §10), checked when a TCP connection is accepted; a refused
+  /// connection's first request is answered 503 (max_connections) or 429 (the others).
+  std::size_t max_connections = 50000;
+  std::size_t max_connections_per_ip = 200;
+  double new_connections_per_ip_per_second = 50;
+  double new_connections_per_ip_burst = 100;
+  /// Web origins whose pages may open WebSocket connections ("https://app.example.com");
+  /// empty = any. A request without an Origin header (not a browser) is always allowed.
+  std::vector<std::string> allowed_origins;
   std::size_t max_header_bytes = 8192;
   std::size_t max_body_bytes = 4096;
   /// The io_context runs on one thread: connections share its implicit strand instead of

@@ -109,13 +109,14 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
 
  public:
   WsSession(Stream stream, Transport transport, std::shared_ptr<ServerState> state,
-            std::string peer_ip)
+            std::string peer_ip, Admission::Ticket ticket)
       : executor_(stream.get_executor()),
         out_(std::move(stream)),
         id_{next_conn_id.fetch_add(1)},
         transport_(transport),
         state_(std::move(state)),
         peer_ip_(std::move(peer_ip)),
+        ticket_(std::move(ticket)),
         parser_(state_->options.max_frame_bytes),
         timer_(executor_),
         eio_(transport != Transport::kNative),
@@ -464,6 +465,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   const Transport transport_;
   const std::shared_ptr<ServerState> state_;
   const std::string peer_ip_;
+  Admission::Ticket ticket_;  // this connection's place in the limits' counts
 
   // Strand only:
   Phase phase_ = Phase::kHandshake;
@@ -491,27 +493,28 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
 
 template <class Stream>
 void start(Stream stream, std::string_view handshake, std::string early, Transport transport,
-           std::shared_ptr<ServerState> state, std::string peer_ip) {
+           std::shared_ptr<ServerState> state, std::string peer_ip, Admission::Ticket ticket) {
   std::make_shared<WsSession<Stream>>(std::move(stream), transport, std::move(state),
-                                      std::move(peer_ip))
+                                      std::move(peer_ip), std::move(ticket))
       ->run(handshake, std::move(early));
 }
 
 }  // namespace
 
 void run_ws_session(tcp::socket socket, std::string_view handshake, std::string early,
-                    Transport transport, std::shared_ptr<ServerState> state, std::string peer_ip) {
+                    Transport transport, std::shared_ptr<ServerState> state, std::string peer_ip,
+                    Admission::Ticket ticket) {
   error_code ec;
   socket.non_blocking(true, ec);  // reads are tried first and waited for only when empty
   start(std::move(socket), handshake, std::move(early), transport, std::move(state),
-        std::move(peer_ip));
+        std::move(peer_ip), std::move(ticket));
 }
 
 void run_ws_session(beast::ssl_stream<beast::tcp_stream> stream, std::string_view handshake,
                     std::string early, Transport transport, std::shared_ptr<ServerState> state,
-                    std::string peer_ip) {
+                    std::string peer_ip, Admission::Ticket ticket) {
   start(std::move(stream), handshake, std::move(early), transport, std::move(state),
-        std::move(peer_ip));
+        std::move(peer_ip), std::move(ticket));
 }
 
 }  // namespace ws::net::detail

@@ -52,9 +52,17 @@ const std::vector<EventCase>& all_events() {
   return events;
 }
 
-/// A workspace with members in every state the checks distinguish. Capacity 10 so all fit.
+/// Capacity 10 so all fit; a burst large enough for every case sent at one instant (the
+/// message rate comes before every check and has tests of its own).
+EngineOptions world_options() {
+  EngineOptions o = options_with(10);
+  o.messages_burst = 1e6;
+  return o;
+}
+
+/// A workspace with members in every state the checks distinguish.
 struct World {
-  Harness h{options_with(10)};
+  Harness h{world_options()};
   Space s;
   Peer guest, target, kicked, left, expired;
   Space gone;

@@ -11,6 +11,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "net/detail/admission.hpp"
 #include "net/detail/routes.hpp"
 #include "net/server.hpp"
 
@@ -34,7 +35,12 @@ class ConnectionRegistry {
 /// lives as long as the last of them. Immutable after open() except the atomics and the
 /// registry, which are thread-safe.
 struct ServerState {
-  ServerState(ServerOptions opts, ConnectionHandler& h) : options(std::move(opts)), handler(h) {}
+  ServerState(ServerOptions opts, ConnectionHandler& h)
+      : options(std::move(opts)),
+        handler(h),
+        admission(AdmissionLimits{options.max_connections, options.max_connections_per_ip,
+                                  options.new_connections_per_ip_per_second,
+                                  options.new_connections_per_ip_burst}) {}
 
   const ServerOptions options;
   ConnectionHandler& handler;
@@ -43,6 +49,7 @@ struct ServerState {
   std::string server_header;          // "workspaces/<version>"
   std::atomic<bool> accepting{true};  // false after stop_accepting()
   ConnectionRegistry registry;
+  Admission admission;
 };
 
 }  // namespace ws::net::detail

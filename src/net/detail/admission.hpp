@@ -1,0 +1,107 @@
+// Admission of new TCP connections: the connection limits of PROTOCOL.md §10 (total, per
+// client address, and new connections per address per second).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/ip/address.hpp>
+
+namespace ws::net::detail {
+
+struct AdmissionLimits {
+  std::size_t max_connections = 50000;
+  std::size_t max_connections_per_ip = 200;
+  double new_per_ip_per_second = 50;  // token bucket refill rate
+  double new_per_ip_burst = 100;      // and size
+};
+
+/// Why a connection may not upgrade to WebSocket; kNone when it may.
+enum class Refusal : std::uint8_t {
+  kNone,
+  kMaxConnections,       // the server holds max_connections already: 503
+  kMaxConnectionsPerIp,  // the address holds max_connections_per_ip already: 429
+  kNewConnectionsPerIp,  // the address opened connections faster than allowed: 429
+};
+
+/// Metric label of a refusal: "max_connections", "max_connections_per_ip",
+/// "new_connections_per_ip" ("" for kNone).
+std::string_view to_string(Refusal refusal);
+
+/// The key the per-address limits count by: an IPv4 address as is (also when mapped into
+/// IPv6), an IPv6 address by its /64 prefix, which one host or home usually holds whole.
+std::string address_key(const boost::asio::ip::address& address);
+
+/// Counts open TCP connections per client address and in all, and paces new ones per address
+/// with a token bucket. Thread-safe. Must outlive every Ticket it issued.
+class Admission {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// A connection's place in the counts, given back when the Ticket goes (move-only), and the
+  /// verdict on its WebSocket upgrade. A connection the server would not even answer holds no
+  /// place (see admit()).
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept;
+    Ticket& operator=(Ticket&& other) noexcept;
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+    ~Ticket();
+
+    Refusal refusal() const { return refusal_; }
+    /// False: close the connection at once, unanswered.
+    bool holds_place() const { return owner_ != nullptr; }
+
+   private:
+    friend class Admission;
+    Ticket(Admission* owner, std::string key, Refusal refusal)
+        : owner_(owner), key_(std::move(key)), refusal_(refusal) {}
+    void release();
+
+    Admission* owner_ = nullptr;  // set while the Ticket holds a place
+    std::string key_;
+    Refusal refusal_ = Refusal::kNone;
+  };
+
+  explicit Admission(AdmissionLimits limits) : limits_(limits) {}
+  Admission(const Admission&) = delete;
+  Admission& operator=(const Admission&) = delete;
+
+  /// Counts a new connection from `address` at `now` and decides on its upgrade. Checks, in
+  /// order: the address's rate (every new connection takes a token, refused or not), the
+  /// server's total, the address's open connections; every check counts the connections
+  /// already open, refused ones included. An address (or the server) already holding twice its
+  /// limit gets a Ticket that holds no place: the connection is closed unanswered, so a flood
+  /// cannot hold sockets beyond that.
+  Ticket admit(const boost::asio::ip::address& address, Clock::time_point now);
+
+  /// Open connections holding a place (refused ones included).
+  std::size_t open() const;
+  /// Addresses with state kept (open connections, or a bucket still refilling).
+  std::size_t tracked_addresses() const;
+
+ private:
+  struct Source {
+    std::size_t open = 0;
+    double tokens = 0;
+    Clock::time_point refilled;
+  };
+  void release(const std::string& key);
+  /// Forgets addresses with no open connection whose bucket is full again.
+  void sweep(Clock::time_point now);
+
+  const AdmissionLimits limits_;
+  mutable std::mutex mu_;  // guards everything below
+  std::unordered_map<std::string, Source> sources_;
+  std::size_t open_ = 0;
+  std::uint64_t admits_ = 0;  // paces sweep()
+};
+
+}  // namespace ws::net::detail

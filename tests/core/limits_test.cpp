@@ -1,0 +1,202 @@
+// Engine tests of the per-connection message rate and the per-IP workspace creation rate
+// (PROTOCOL.md §10): each limit crossed, and a full workspace in a call staying under both.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "core/engine_fixture.hpp"
+
+namespace ws::core::test {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+EngineOptions rate(double per_second, double burst) {
+  EngineOptions o;
+  o.messages_per_second = per_second;
+  o.messages_burst = burst;
+  return o;
+}
+
+/// `n` `attendees` requests from `p`, each with its own id; the count of `rate_limited` alerts.
+int send_many(Harness& h, const Peer& p, int n) {
+  int limited = 0;
+  for (int i = 0; i < n; ++i) {
+    h.as(p, "attendees", "{}", i + 1);
+    const Msg m = h.last(p.conn);
+    if (m.event == "alert" && m.str("code") == "rate_limited") ++limited;
+  }
+  return limited;
+}
+
+TEST(MessageRate, TheBurstPassesAndTheNextMessageIsRefusedWithRetryAfter) {
+  Harness h(rate(10, 5));
+  const Space s = h.create();  // the create took one token: 4 left
+  EXPECT_EQ(send_many(h, s.owner, 4), 0);
+  h.as(s.owner, "attendees", "{}", 99);
+  const Msg m = h.only(s.owner.conn);
+  EXPECT_EQ(m.event, "alert");
+  EXPECT_EQ(m.at("code"), "rate_limited");
+  EXPECT_EQ(m.at("event"), "attendees");
+  EXPECT_EQ(m.at("retryAfter"), 1);
+  EXPECT_EQ(m.re, 99);
+  EXPECT_THAT(h.closes(s.owner.conn), IsEmpty());
+  EXPECT_EQ(h.engine().stats().messages_rate_limited, 1u);
+}
+
+TEST(MessageRate, TokensComeBackAtTheConfiguredRate) {
+  Harness h(rate(10, 5));
+  const Space s = h.create();
+  EXPECT_EQ(send_many(h, s.owner, 4), 0);
+  h.advance(std::chrono::milliseconds(99));  // 0.99 of a token
+  EXPECT_EQ(send_many(h, s.owner, 1), 1);
+  h.advance(std::chrono::milliseconds(1));  // 1 token
+  EXPECT_EQ(send_many(h, s.owner, 1), 0);
+  h.advance(std::chrono::seconds(60));  // refilled to the burst, never beyond
+  EXPECT_EQ(send_many(h, s.owner, 5), 0);
+  EXPECT_EQ(send_many(h, s.owner, 1), 1);
+}
+
+TEST(MessageRate, EachConnectionHasItsOwnBucketEvenFromOneAddress) {
+  Harness h(rate(10, 3));
+  const Space s = h.create();
+  const Peer g = h.join(s, "Guest", std::nullopt, kOwnerIp);
+  EXPECT_EQ(send_many(h, s.owner, 5), 3);
+  EXPECT_EQ(send_many(h, g, 2), 0);
+}
+
+TEST(MessageRate, BadFramesCountToo) {
+  Harness h(rate(10, 3));
+  const ConnId c = h.connect();
+  h.send(c, "not json");
+  h.send(c, "[]");
+  h.send(c, "{}");
+  h.send(c, "{\"event\":\"attendees\"}");
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited");
+}
+
+TEST(MessageRate, RefusalsThatGoOnForTenSecondsCloseWith1008) {
+  Harness h(rate(10, 5));
+  const Space s = h.create();
+  send_many(h, s.owner, 4);
+  // 20 messages a second against 10 allowed: refusals every 50 ms or so.
+  for (int step = 0; step < 199; ++step) {
+    h.advance(std::chrono::milliseconds(50));
+    h.as(s.owner, "attendees", "{}", step);
+    ASSERT_THAT(h.closes(s.owner.conn), IsEmpty()) << "at step " << step;
+  }
+  h.advance(std::chrono::milliseconds(50));
+  h.as(s.owner, "attendees", "{}", 500);
+  h.advance(std::chrono::milliseconds(50));
+  h.as(s.owner, "attendees", "{}", 501);
+  EXPECT_THAT(h.closes(s.owner.conn), ElementsAre(1008));
+  EXPECT_EQ(h.engine().stats().rate_limit_closes, 1u);
+}
+
+TEST(MessageRate, ASecondWithoutRefusalEndsTheRun) {
+  Harness h(rate(10, 5));
+  const Space s = h.create();
+  send_many(h, s.owner, 4);
+  // Bursts over the limit, each followed by a pause: refused for 30 s in all, never 10 s on end.
+  for (int round = 0; round < 6; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      h.as(s.owner, "attendees", "{}", i);
+      ASSERT_THAT(h.closes(s.owner.conn), IsEmpty());
+      h.advance(std::chrono::milliseconds(100));  // 5 s of 20/s: tokens never last
+      h.as(s.owner, "attendees", "{}", i);
+      ASSERT_THAT(h.closes(s.owner.conn), IsEmpty());
+    }
+    h.advance(std::chrono::milliseconds(1500));
+  }
+  EXPECT_GT(h.engine().stats().messages_rate_limited, 100u);
+  EXPECT_EQ(h.engine().stats().rate_limit_closes, 0u);
+}
+
+/// The defaults hold a full workspace's call: every member sends an offer or answer and 30
+/// ICE candidates to each other member at the same instant, then keeps renegotiating.
+TEST(MessageRate, AFullWorkspaceInACallStaysUnderTheDefaults) {
+  Harness h(options_with(5));
+  const Space s = h.create();
+  std::vector<Peer> members{s.owner};
+  for (int i = 0; i < 4; ++i) members.push_back(h.join(s, "Guest" + std::to_string(i)));
+  std::vector<std::string> alerts;
+  auto send = [&](const Peer& from, std::string_view event, const std::string& data) {
+    h.as(from, event, data, json::value());
+    for (const Msg& m : h.inbox(from.conn)) {
+      if (m.event == "alert") alerts.push_back(json::serialize(m.data));
+    }
+  };
+  for (int round = 0; round < 10; ++round) {
+    for (const Peer& from : members) {
+      for (const Peer& to : members) {
+        if (from.id == to.id) continue;
+        const std::string target = R"({"attendee":{"id":")" + to.id + R"("},)";
+        send(from, "negotiation", target + R"("message":{"type":"offer","sdp":"v=0"}})");
+        for (int c = 0; c < 30; ++c) {
+          send(from, "icecandidate", target + R"("candidate":{"candidate":"c"}})");
+        }
+      }
+    }
+    h.advance(std::chrono::seconds(5));
+  }
+  EXPECT_THAT(alerts, IsEmpty());
+  for (const Peer& p : members) EXPECT_THAT(h.closes(p.conn), IsEmpty());
+}
+
+EngineOptions creates_per_hour(int n) {
+  EngineOptions o;
+  o.workspaces_per_ip_per_hour = n;
+  return o;
+}
+
+TEST(CreateRate, TheLimitCountsCreatesPerAddressPerHour) {
+  Harness h(creates_per_hour(3));
+  for (int i = 0; i < 3; ++i) {
+    h.create();
+    h.advance(std::chrono::minutes(10));
+  }
+  const ConnId c = h.connect(kOwnerIp);
+  h.request(c, "create", R"({"workspace":{"name":"Fourth"}})", 7);
+  const Msg m = h.only(c);
+  EXPECT_EQ(m.event, "alert");
+  EXPECT_EQ(m.at("code"), "rate_limited");
+  EXPECT_EQ(m.at("event"), "create");
+  // The first create leaves the window 60 min after it: 30 min from now.
+  EXPECT_EQ(m.at("retryAfter"), 30 * 60);
+  EXPECT_EQ(h.engine().stats().workspaces, 3u);
+  EXPECT_EQ(h.engine().stats().workspaces_rate_limited, 1u);
+
+  h.create(R"({"workspace":{"name":"Elsewhere"}})", kGuestIp);  // another address: its own count
+  h.advance(std::chrono::minutes(30));
+  h.request(c, "create", R"({"workspace":{"name":"Fourth"}})", 8);
+  EXPECT_EQ(h.only(c).event, "created");
+}
+
+TEST(CreateRate, DestroyedWorkspacesStillCount) {
+  Harness h(creates_per_hour(2));
+  for (int i = 0; i < 2; ++i) {
+    const Space s = h.create();
+    h.as(s.owner, "destroy");
+    ASSERT_EQ(h.engine().stats().workspaces, 0u);
+  }
+  const ConnId c = h.connect(kOwnerIp);
+  h.request(c, "create", "{}");
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited");
+}
+
+TEST(CreateRate, RefusedAndInvalidCreatesDoNotCount) {
+  Harness h(creates_per_hour(1));
+  const ConnId c = h.connect(kOwnerIp);
+  h.request(c, "create", R"({"workspace":{"name":7}})");
+  EXPECT_EQ(h.only(c).at("code"), "bad_request");
+  h.request(c, "create", "{}");
+  EXPECT_EQ(h.only(c).event, "created");
+  h.request(c, "create", "{}");  // already a member: conflict, not counted as a create
+  EXPECT_EQ(h.only(c).at("code"), "conflict");
+}
+
+}  // namespace
+}  // namespace ws::core::test

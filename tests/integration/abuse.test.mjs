@@ -1,0 +1,303 @@
+// Abuse limits of PROTOCOL.md §10 over real sockets: each limit crossed (with its HTTP status or
+// alert, and its metric), a normal call under every default, slowloris clients cut off, and
+// 2,000 bad clients on 127.0.0.2–254 while a pair on 127.0.0.1 keeps relaying.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, test } from 'node:test';
+import WebSocket from 'ws';
+import {
+  Client, assertAlert, assertReply, createWorkspace, httpRequest, join, serverFixture, setupWorkspace, sleep,
+  startServer, waitUntil, withServer, withTimeout,
+} from './harness.mjs';
+
+/** The value of a metric sample (`name{labels}` as printed), 0 when absent. */
+async function metric(server, sample) {
+  const res = await httpRequest(`${server.httpUrl}/metrics`);
+  assert.equal(res.status, 200);
+  for (const line of res.body.split('\n')) {
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  }
+  return 0;
+}
+
+/** Waits (bounded) until the metric sample reads `value`: the Engine's counts reach /metrics within a second. */
+async function expectMetric(server, sample, value) {
+  let last;
+  await waitUntil(async () => (last = await metric(server, sample)) === value, { timeout: 3000, interval: 100, what: () => `${sample} = ${value}` })
+    .catch(() => assert.fail(`${sample} is ${last}, expected ${value}`));
+}
+
+const refused = (reason) => `workspaces_connections_refused_total{reason="${reason}"}`;
+
+/**
+ * Opens a native WebSocket from `localAddress` with `headers`; resolves `{status: 101, ws}` when
+ * it opens, or `{status}` with the HTTP status the server answered instead.
+ */
+function upgrade(url, { localAddress = '127.0.0.1', headers = {}, path } = {}) {
+  const target = path ? url.replace(/\/ws$/, path) : url;
+  const ws = new WebSocket(target, { localAddress, headers, handshakeTimeout: 5000 });
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      ws.once('open', () => resolve({ status: 101, ws }));
+      ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      ws.once('error', (error) => reject(error));
+    }),
+    6000,
+    `upgrade from ${localAddress}`,
+  );
+}
+
+/** Sends `count` negotiation messages from `from` to `to` every `intervalMs`; resolves when sent. */
+async function relay(from, to, count, intervalMs) {
+  for (let i = 0; i < count; i++) {
+    from.client.send('negotiation', { accessToken: from.token, attendee: { id: to.id }, message: { seq: i, pad: 'x'.repeat(200) } });
+    if (intervalMs) await sleep(intervalMs);
+  }
+}
+
+/** Resolves the `seq` of every negotiation `member` receives until `count` have come, in order. */
+async function receiveAll(member, count, timeout) {
+  const seen = [];
+  while (seen.length < count) {
+    const frame = await member.client.next('negotiation', { timeout });
+    seen.push(frame.data.message.seq);
+  }
+  return seen;
+}
+
+describe('connection limits', () => {
+  test('max_connections: the next upgrade gets 503 until a connection ends', async (t) => {
+    const server = await withServer(t, { config: { max_connections: 3 } });
+    const open = [];
+    for (let i = 0; i < 3; i++) open.push(await upgrade(server.url));
+    assert.deepEqual(open.map((o) => o.status), [101, 101, 101]);
+    const over = await upgrade(server.url, { localAddress: '127.0.0.9' });
+    assert.equal(over.status, 503);
+    assert.match(over.body, /max_connections/);
+    await expectMetric(server, refused('max_connections'), 1);
+    open[0].ws.close();
+    await waitUntil(async () => (await upgrade(server.url)).status === 101, { what: 'a place freed by a close' });
+    for (const o of open) o.ws.terminate();
+  });
+
+  test('max_connections_per_ip: 429 for the address over it, others unaffected', async (t) => {
+    const server = await withServer(t, { config: { max_connections_per_ip: 3 } });
+    const open = [];
+    for (let i = 0; i < 3; i++) open.push(await upgrade(server.url, { localAddress: '127.0.0.2' }));
+    const over = await upgrade(server.url, { localAddress: '127.0.0.2' });
+    assert.equal(over.status, 429);
+    assert.match(over.body, /max_connections_per_ip/);
+    const other = await upgrade(server.url, { localAddress: '127.0.0.3' });
+    assert.equal(other.status, 101);
+    await expectMetric(server, refused('max_connections_per_ip'), 1);
+    for (const o of [...open, other]) o.ws.terminate();
+  });
+
+  test('new_connections_per_ip_per_second and _burst: 429 beyond the burst, a token back after 1/rate', async (t) => {
+    const server = await withServer(t, { config: { new_connections_per_ip_per_second: 2, new_connections_per_ip_burst: 3 } });
+    const results = await Promise.all([1, 2, 3, 4].map(() => upgrade(server.url, { localAddress: '127.0.0.4' })));
+    assert.deepEqual(results.map((r) => r.status).sort(), [101, 101, 101, 429]);
+    assert.match(results.find((r) => r.status === 429).body, /new_connections_per_ip/);
+    assert.equal((await upgrade(server.url, { localAddress: '127.0.0.5' })).status, 101, 'another address has its own bucket');
+    await sleep(600);
+    assert.equal((await upgrade(server.url, { localAddress: '127.0.0.4' })).status, 101, 'a token comes back after 0.5 s');
+    await expectMetric(server, refused('new_connections_per_ip'), 1);
+    for (const r of results) r.ws?.terminate();
+  });
+
+  test('allowed_origins: a listed origin and a request without Origin pass, others get 403 on both endpoints', async (t) => {
+    const server = await withServer(t, { config: { allowed_origins: ['https://app.example', 'http://localhost:5173'] } });
+    const ok = await upgrade(server.url, { headers: { Origin: 'https://app.example' } });
+    assert.equal(ok.status, 101);
+    const caseAndSlash = await upgrade(server.url, { headers: { Origin: 'HTTPS://App.Example/' } });
+    assert.equal(caseAndSlash.status, 101, 'scheme and host compare without case; a trailing slash is ignored');
+    const noOrigin = await upgrade(server.url);
+    assert.equal(noOrigin.status, 101, 'a non-browser client sends no Origin');
+    const evil = await upgrade(server.url, { headers: { Origin: 'https://evil.example' } });
+    assert.equal(evil.status, 403);
+    const otherPort = await upgrade(server.url, { headers: { Origin: 'http://localhost:5174' } });
+    assert.equal(otherPort.status, 403, 'the port is part of the origin');
+    const sio = await upgrade(server.url, { path: '/socket.io/?EIO=4&transport=websocket', headers: { Origin: 'https://evil.example' } });
+    assert.equal(sio.status, 403);
+    await expectMetric(server, refused('origin'), 3);
+    // A normal client from an allowed origin still works end to end.
+    const client = new Client(ok.ws);
+    await createWorkspace(client);
+    for (const o of [caseAndSlash, noOrigin]) o.ws.terminate();
+  });
+});
+
+describe('message limits', () => {
+  test('messages_per_second and _burst: rate_limited with retryAfter beyond the burst, other connections unaffected', async (t) => {
+    const server = await withServer(t, { config: { messages_per_second: 5, messages_burst: 10 } });
+    const { owner } = await setupWorkspace(server.url, { guests: 0 });
+    const other = await Client.connect(server.url);
+    // 15 requests at once: the create took one token, so 9 pass and 6 are refused.
+    const replies = await Promise.all(
+      Array.from({ length: 15 }, () => owner.client.request('attendees', { accessToken: owner.token })),
+    );
+    const limited = replies.filter((r) => r.event === 'alert');
+    assert.equal(limited.length, 6, `6 of 15 refused: ${replies.map((r) => r.event)}`);
+    for (const alert of limited) {
+      assertAlert(alert, { code: 'rate_limited', event: 'attendees' });
+      assert.ok(alert.data.retryAfter >= 1, 'retryAfter is whole seconds, at least 1');
+    }
+    await createWorkspace(other);
+    await sleep(1100);
+    assertReply(await owner.client.request('attendees', { accessToken: owner.token }), 'attendees');
+    await expectMetric(server, 'workspaces_messages_rate_limited_total', 6);
+  });
+
+  test('a connection refused for 10 s on end is closed with 1008; one that pauses is not', async (t) => {
+    const server = await withServer(t, { config: { messages_per_second: 2, messages_burst: 2 } });
+    const flooder = await Client.connect(server.url);
+    const pauser = await Client.connect(server.url, { localAddress: '127.0.0.2' });
+    const started = Date.now();
+    let flooderOpen = true;
+    flooder.closed.then(() => (flooderOpen = false));
+    // The flooder sends 5 a second for 12 s; the pauser does too, but rests 1.2 s every 4 s.
+    for (let tick = 0; tick < 60 && Date.now() - started < 13_000; tick++) {
+      if (flooderOpen) flooder.send('attendees', {});
+      if (tick % 20 < 14) pauser.send('attendees', {});
+      await sleep(200);
+    }
+    const { code } = await withTimeout(flooder.closed, 2000, 'the flooder to be closed');
+    assert.equal(code, 1008);
+    assert.ok(Date.now() - started >= 10_000, 'not before 10 s of refusals');
+    assert.ok(pauser.isOpen, 'a second without refusals ends the run');
+    await expectMetric(server, 'workspaces_rate_limit_closes_total', 1);
+  });
+
+  test('workspaces_per_ip_per_hour: rate_limited with the wait until the oldest create leaves the hour', async (t) => {
+    const server = await withServer(t, { config: { workspaces_per_ip_per_hour: 2 } });
+    for (let i = 0; i < 2; i++) await createWorkspace(await Client.connect(server.url, { localAddress: '127.0.0.6' }));
+    const third = await Client.connect(server.url, { localAddress: '127.0.0.6' });
+    const alert = await third.request('create', { workspace: { name: 'Third' } });
+    assertAlert(alert, { code: 'rate_limited', event: 'create' });
+    assert.ok(alert.data.retryAfter > 3590 && alert.data.retryAfter <= 3600, `retryAfter ${alert.data.retryAfter}`);
+    await createWorkspace(await Client.connect(server.url, { localAddress: '127.0.0.7' }));
+    await expectMetric(server, 'workspaces_creates_rate_limited_total', 1);
+  });
+});
+
+describe('under the defaults', () => {
+  // Only the file's fixture overrides below apply: every §10 limit at its default.
+  const fixture = serverFixture({
+    config: {
+      max_connections: 50000, max_connections_per_ip: 200, new_connections_per_ip_per_second: 50,
+      new_connections_per_ip_burst: 100, messages_per_second: 100, messages_burst: 300, workspaces_per_ip_per_hour: 60,
+      max_capacity_of_workspace: 5,
+    },
+  });
+
+  test('a full workspace in a call (offers, answers, 40 candidates per pair at once) meets no limit', async () => {
+    const { owner, guests } = await setupWorkspace(fixture.url, { guests: 4 });
+    const members = [owner, ...guests];
+    const expected = new Map(members.map((m) => [m.id, 0]));
+    // Every member negotiates with every other at the same moment: 1 offer or answer and 40
+    // candidates per pair, as a browser trickles them.
+    for (const from of members) {
+      for (const to of members) {
+        if (from === to) continue;
+        from.client.send('negotiation', { accessToken: from.token, attendee: { id: to.id }, message: { type: 'offer', sdp: 'v=0\r\n'.repeat(100) } });
+        for (let c = 0; c < 40; c++) {
+          from.client.send('icecandidate', { accessToken: from.token, attendee: { id: to.id }, candidate: { candidate: `candidate:${c} 1 udp 2122260223 192.0.2.1 ${50000 + c} typ host`, sdpMid: '0' } });
+        }
+        expected.set(to.id, expected.get(to.id) + 41);
+      }
+    }
+    for (const m of members) {
+      let got = 0;
+      while (got < expected.get(m.id)) {
+        const frame = await m.client.next('*', { timeout: 5000 });
+        assert.notEqual(frame.event, 'alert', `no alert: ${JSON.stringify(frame.data)}`);
+        if (frame.event === 'negotiation' || frame.event === 'icecandidate') got++;
+      }
+    }
+    for (const reason of ['max_connections', 'max_connections_per_ip', 'new_connections_per_ip', 'origin']) {
+      await expectMetric(fixture.server, refused(reason), 0);
+    }
+    await expectMetric(fixture.server, 'workspaces_messages_rate_limited_total', 0);
+  });
+});
+
+describe('slow and bad clients', () => {
+  test('slowloris clients trickling a byte a second are cut at handshake_timeout_ms; a pair keeps relaying', async (t) => {
+    const server = await withServer(t, { config: { handshake_timeout_ms: 2000 } });
+    const { owner, guests: [guest] } = await setupWorkspace(server.url, { guests: 1 });
+    const request = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
+    const started = Date.now();
+    const loris = Array.from({ length: 20 }, (_, i) => new Promise((resolve) => {
+      const socket = net.connect({ port: server.port, host: '127.0.0.1', localAddress: `127.0.0.${10 + i}` });
+      let sent = 0;
+      const timer = setInterval(() => socket.write(request[sent++ % request.length]), 1000);
+      socket.resume();
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve(Date.now() - started);
+      });
+      socket.on('error', () => {});
+    }));
+    const relayed = receiveAll(guest, 100, 5000);
+    await relay(owner, guest, 100, 30);
+    assert.deepEqual(await relayed, Array.from({ length: 100 }, (_, i) => i));
+    const closedAfter = await withTimeout(Promise.all(loris), 8000, 'the slowloris sockets to be closed');
+    for (const ms of closedAfter) assert.ok(ms >= 1800 && ms < 4500, `cut after ${ms} ms`);
+    await expectMetric(server, 'workspaces_handshake_timeouts_total', 20);
+  });
+
+  test('2,000 bad clients on 127.0.0.2–254 do not cost a relaying pair one message', async (t) => {
+    const server = await withServer(t, { config: { handshake_timeout_ms: 3000 } });
+    const { owner, guests: [guest] } = await setupWorkspace(server.url, { guests: 1 });
+    const kinds = ['garbage', 'huge', 'badtoken', 'slow', 'unmasked'];
+    const outcomes = new Map(kinds.map((k) => [k, 0]));
+    const bad = (i) => new Promise((resolve) => {
+      const kind = kinds[i % kinds.length];
+      const localAddress = `127.0.0.${2 + (i % 253)}`;
+      const done = () => {
+        outcomes.set(kind, outcomes.get(kind) + 1);
+        resolve();
+      };
+      if (kind === 'garbage' || kind === 'slow' || kind === 'unmasked') {
+        const socket = net.connect({ port: server.port, host: '127.0.0.1', localAddress });
+        socket.on('error', () => {});
+        socket.resume(); // read (and drop) the answers, so the server's close is seen
+        socket.on('close', done);
+        socket.on('connect', () => {
+          if (kind === 'garbage') socket.write(Buffer.from(Array.from({ length: 512 }, (_, k) => (k * 7919 + i) % 256)));
+          if (kind === 'slow') socket.write('GET /ws HTTP/1.1\r\nHost: x\r\n');
+          if (kind === 'unmasked') {
+            socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+              + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+            socket.write(Buffer.from([0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f])); // an unmasked "hello"
+          }
+        });
+        return;
+      }
+      const ws = new WebSocket(server.url, { localAddress, handshakeTimeout: 10_000 });
+      ws.on('error', () => {});
+      ws.on('close', done);
+      ws.on('open', () => {
+        if (kind === 'huge') ws.send('x'.repeat(200 * 1024));
+        if (kind === 'badtoken') {
+          for (let k = 0; k < 25; k++) ws.send(JSON.stringify({ event: 're-attend', data: { accessToken: `bad.${i}.${k}` } }));
+          setTimeout(() => ws.close(), 500);
+        }
+      });
+    });
+    const attackers = Array.from({ length: 2000 }, (_, i) => bad(i));
+    const relayed = receiveAll(guest, 500, 10_000);
+    await relay(owner, guest, 500, 20);
+    assert.deepEqual(await relayed, Array.from({ length: 500 }, (_, i) => i), 'every message, in order');
+    await withTimeout(Promise.all(attackers), 20_000, () => `every bad client to be closed (closed: ${JSON.stringify([...outcomes])})`);
+    assert.deepEqual([...outcomes.values()], kinds.map(() => 400));
+    // The pair is still there and the server still serves.
+    assertReply(await owner.client.request('attendees', { accessToken: owner.token }), 'attendees');
+    await join(server.url, (await createWorkspace(await Client.connect(server.url))).workspace.token);
+    await expectMetric(server, refused('max_connections_per_ip'), 0);
+  });
+});
