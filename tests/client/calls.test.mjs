@@ -41,8 +41,9 @@ async function assertLinked(host, member) {
 
 /** Every candidate `from` gathered was added on `to` (trickled through icecandidate). */
 function candidatesCrossed(from, to) {
-  return waitUntil(() => from.gathered.every((c) => to.candidates.some((x) => x.candidate === c.candidate)),
-    { what: `pc${from.n}'s candidates to reach pc${to.n}` });
+  const missing = () => from.gathered.filter((c) => !to.candidates.some((x) => x.candidate === c.candidate));
+  return waitUntil(() => missing().length === 0,
+    { what: () => `pc${from.n}'s candidates to reach pc${to.n}; missing ${JSON.stringify(missing().map((c) => c.candidate))}` });
 }
 
 describe('calls', () => {

@@ -36,10 +36,18 @@ function stateFixture() {
   return () => holder.state;
 }
 
+// The storms and checks below open connections from 127.0.0.1 as fast as they can: the
+// per-address rate of new connections (PROTOCOL.md §10) is lifted, as for a load test.
 function serve(state, { config = {}, args = [], expectExit = false } = {}) {
   return startServer({
     env: state.env,
-    config: { json_storage_file: state.file, reconnect_grace_seconds: 3600, ...config },
+    config: {
+      json_storage_file: state.file,
+      reconnect_grace_seconds: 3600,
+      new_connections_per_ip_per_second: 100000,
+      new_connections_per_ip_burst: 100000,
+      ...config,
+    },
     args,
     expectExit,
   });
@@ -227,11 +235,7 @@ describe('kill -9 during a client storm', () => {
   test(`${ROUNDS} rounds: every acknowledged create, attend, leave, kick and destroy survives kill -9`, async (t) => {
     let acked = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      // The storm opens connections from 127.0.0.1 as fast as it can: the per-address rate of
-      // new connections (PROTOCOL.md §10) is lifted, as for a load test.
-      const server = await serve(current(), {
-        config: { new_connections_per_ip_per_second: 100000, new_connections_per_ip_burst: 100000 },
-      });
+      const server = await serve(current());
       try {
         await verify(server.url);
         let dead = false;

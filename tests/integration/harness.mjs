@@ -77,12 +77,14 @@ function firstOf(promises, ms) {
   });
 }
 
-/** Polls `predicate` (sync or async) until it is truthy; bounded. */
+/** Polls `predicate` (sync or async) until it is truthy; bounded. `what`: a string or a function giving one. */
 export async function waitUntil(predicate, { timeout = 3000, interval = 50, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   for (;;) {
     if (await predicate()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${typeof what === 'function' ? what() : what}`);
+    }
     await sleep(interval);
   }
 }
