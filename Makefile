@@ -48,7 +48,7 @@ test-tsan: node-deps
 
 # The libFuzzer targets of fuzz/ (docs/fuzzing.md): clang, ASan+UBSan, in their own build dir.
 # `make fuzz` runs each for FUZZ_SECONDS; `make test` for 30 s. A crash fails the run and
-# leaves its input in $(FUZZ_BUILD)/fuzz/<target>/.
+# leaves its input in $(FUZZ_BUILD)/fuzz-runs/<target>/.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
