@@ -205,7 +205,16 @@ static void check(const core::Request& req) {
   const core::Error error = req.frame_error ? *req.frame_error
                             : req.payload   ? core::Error{core::ErrorCode::kForbidden, "x", "", 0}
                                             : req.payload.error();
-  require_json(proto::serialize(core::views::alert(error, req.event_name, req.nonce, req.id)));
+  const core::ServerMessage alert = core::views::alert(error, req.event_name, req.nonce, req.id);
+  require_json(proto::serialize(alert));
+  // As a Socket.IO reply: the ack `43<id>[...]` of a request with an ack id, else `42[...]`.
+  const std::string packet = proto::serialize_socketio(alert, true);
+  const bool ack = req.id.is_int64() && req.id.get_int64() >= 0;
+  const std::string head = ack ? "43" + std::to_string(req.id.get_int64()) : "42";
+  require(packet.starts_with(head + "["));
+  boost::system::error_code ec;
+  const json::value args = json::parse(std::string_view(packet).substr(head.size()), ec);
+  require(!ec && args.is_array() && args.get_array().size() == 2);
   if (req.payload) {
     const json::value* relayed = std::visit([](const auto& p) { return opaque(p); }, *req.payload);
     if (relayed) {
