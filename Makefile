@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SERVER      = $(BUILD)/bin/workspaces-server
 
-.PHONY: all deps build run test test-unit test-integration test-e2e node-deps test-sanitize test-asan test-tsan bench format clean
+.PHONY: all deps build run test test-unit test-integration test-e2e test-fuzz node-deps test-sanitize test-asan test-tsan fuzz fuzz-build bench format clean
 
 all: build
 
@@ -23,7 +23,7 @@ node-deps: deps
 	@scripts/node-deps
 
 test: build node-deps
-	@$(MAKE) --no-print-directory test-unit test-integration test-e2e
+	@$(MAKE) --no-print-directory test-unit test-integration test-e2e test-fuzz
 
 test-unit:
 	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
@@ -47,6 +47,23 @@ test-tsan: node-deps
 	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan BUILD_TYPE=RelWithDebInfo \
 	  CMAKE_EXTRA=-DWS_SANITIZE=tsan
 
+# The libFuzzer targets of fuzz/ (docs/fuzzing.md): clang, ASan+UBSan, in their own build dir.
+# `make fuzz` runs each for FUZZ_SECONDS; `make test` for 30 s. A crash fails the run and
+# leaves its input in $(FUZZ_BUILD)/fuzz-runs/<target>/.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+fuzz-build: deps
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DWS_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+
+fuzz: fuzz-build
+	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test-fuzz: fuzz-build
+	@scripts/fuzz $(FUZZ_BUILD) 30
+
 # Load generator against our server, the PeerJS server and a bare Beast relay, side by side
 # (docs/performance.md). BENCH_ARGS e.g. "--runs 1 --only relay,latency".
 bench: build node-deps
@@ -56,4 +73,4 @@ format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

@@ -110,7 +110,8 @@ core::Result<std::map<std::string, std::string>> parse_env_file(std::string_view
       line = trim_left(line.substr(6));
     }
 
-    if (!is_key_start(line.front())) return bad("expected KEY=value");
+    // Also "export " with nothing after it, which is empty by now.
+    if (line.empty() || !is_key_start(line.front())) return bad("expected KEY=value");
     std::size_t key_end = 1;
     while (key_end < line.size() && is_key_char(line[key_end])) ++key_end;
     std::string key(line.substr(0, key_end));

@@ -36,6 +36,7 @@ UniqueFd::~UniqueFd() {
 
 namespace {
 
+using detail::BadLine;
 using detail::UniqueFd;
 using Workspaces = std::map<core::WorkspaceId, core::WorkspaceRecord>;
 
@@ -142,19 +143,6 @@ std::vector<Line> split_lines(std::string_view text) {
   return lines;
 }
 
-struct BadLine {
-  std::size_t number = 0;  // 1-based
-  std::string what;
-};
-
-struct Replay {
-  Workspaces workspaces;
-  std::size_t records = 0;         // record lines replayed into `workspaces`
-  std::optional<BadLine> corrupt;  // the first bad line, when it is not the last one
-  std::optional<BadLine> torn;     // the last line, when it is bad: dropped
-  std::size_t torn_bytes = 0;      // its length, "\n" included if present
-};
-
 void apply_change(Workspaces& workspaces, core::Change change) {
   if (auto* put = std::get_if<core::WorkspacePut>(&change)) {
     core::WorkspaceId id = put->workspace.id;
@@ -170,8 +158,10 @@ core::Result<core::Change> read_record(const Line& line) {
   return parse_change(line.text);
 }
 
-/// Replays `text`. Bad lines are reported in the result; the error is a header of a newer
-/// version, which no repair may throw away.
+}  // namespace
+
+namespace detail {
+
 core::Result<Replay> replay(std::string_view text) {
   Replay out;
   const std::vector<Line> lines = split_lines(text);
@@ -211,6 +201,10 @@ core::Result<Replay> replay(std::string_view text) {
   return out;
 }
 
+}  // namespace detail
+
+namespace {
+
 std::string count_records(std::size_t n) {
   return std::to_string(n) + (n == 1 ? " record" : " records");
 }
@@ -246,7 +240,7 @@ core::Result<core::Snapshot> JsonFileStore::load() {
   if (*contents && (*contents)->empty()) {
     log(core::LogLevel::kWarn, "store.empty_file", {{"file", options_.path}});
   }
-  auto replayed = replay(contents->value_or(std::string()));
+  auto replayed = detail::replay(contents->value_or(std::string()));
   if (!replayed) return internal(options_.path + ": " + replayed.error().message);
 
   if (replayed->corrupt) {

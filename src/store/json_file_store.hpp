@@ -49,7 +49,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -80,6 +82,27 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+/// A line of the file that cannot be replayed.
+struct BadLine {
+  std::size_t number = 0;  // 1-based
+  std::string what;
+};
+
+/// What replaying the text of a store file gives (the recovery rules above).
+struct Replay {
+  std::map<core::WorkspaceId, core::WorkspaceRecord> workspaces;
+  std::size_t records = 0;         // record lines replayed into `workspaces`
+  std::optional<BadLine> corrupt;  // the first bad line, when it is not the last one
+  std::optional<BadLine> torn;     // the last line, when it is bad: dropped
+  std::size_t torn_bytes = 0;      // its length, "\n" included if present
+};
+
+/// Replays the text of a store file without touching any file: load() reads the file and
+/// hands it over, the fuzzer (fuzz/store_fuzz.cpp) hands over any bytes. Bad lines are
+/// reported in the result; the error is a header of a newer version, which no repair may throw
+/// away. Pure and thread-safe.
+core::Result<Replay> replay(std::string_view text);
 }  // namespace detail
 
 /// Receives warnings and info lines; they never hold secrets or PIN hashes.

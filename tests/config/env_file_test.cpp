@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -74,6 +75,20 @@ TEST(ParseEnvFile, RejectsAMalformedLineNamingItsNumber) {
     auto parsed = parse_env_file(c.input);
     ASSERT_FALSE(parsed);
     EXPECT_THAT(parsed.error().message, HasSubstr(c.want));
+  }
+}
+
+TEST(ParseEnvFile, ExportWithoutAKeyIsAMalformedLine) {
+  // Found by fuzz/config_fuzz.cpp (fuzz/regressions/config/): "export " left an empty line whose
+  // first character was read anyway, past the end of the text. Here the text ends before "A=1",
+  // which that read used to take for a key (and then threw std::out_of_range).
+  const std::string text = "export A=1";
+  for (std::string_view input :
+       {std::string_view(text).substr(0, 7), std::string_view("export \t ")}) {
+    SCOPED_TRACE(input);
+    auto parsed = parse_env_file(input);
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().message, "line 1: expected KEY=value");
   }
 }
 
