@@ -40,11 +40,11 @@ test-e2e:
 test-sanitize: test-asan test-tsan
 
 test-asan: node-deps
-	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-asan BUILD_TYPE=RelWithDebInfo \
+	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-asan BUILD_TYPE=Sanitize \
 	  CMAKE_EXTRA=-DWS_SANITIZE=asan
 
 test-tsan: node-deps
-	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan BUILD_TYPE=RelWithDebInfo \
+	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan BUILD_TYPE=Sanitize \
 	  CMAKE_EXTRA=-DWS_SANITIZE=tsan
 
 # The libFuzzer targets of fuzz/ (docs/fuzzing.md): clang, ASan+UBSan, in their own build dir.

@@ -116,6 +116,17 @@ core::Result<std::vector<std::string>> check(Config& config, RandomSecretFn gen)
         "your web app's origins in the config file");
   }
 
+  // An owner whose call fills the workspace sends an offer and some 40 ICE candidates to each
+  // other member at once (PROTOCOL.md §10: a normal call stays under the limits).
+  const std::int64_t call_burst = 41 * (config.max_capacity_of_workspace - 1);
+  if (config.messages_burst < call_burst) {
+    warnings.push_back("messages_burst " + std::to_string(config.messages_burst) +
+                       " is below what an owner sends when a call fills a workspace of " +
+                       std::to_string(config.max_capacity_of_workspace) +
+                       " (an offer and about 40 ICE candidates per member: " +
+                       std::to_string(call_burst) + "); such calls will meet rate_limited");
+  }
+
   // PROTOCOL.md §6: which ICE source will answer `iceservers`.
   const bool has_sid = !config.twilio_account_sid.empty();
   const bool has_auth = !config.twilio_auth_token.empty();

@@ -161,6 +161,32 @@ Setter strings(std::vector<std::string> Config::*member,
   };
 }
 
+/// allowed_origins: each entry an origin as a browser sends it, scheme://host[:port] with no
+/// path, or "null" (PROTOCOL.md §10; docs/protocol.md §11).
+Setter origins(std::vector<std::string> Config::*member) {
+  return [=](const json::value& value, const std::string& key, Config& config,
+             std::vector<UnknownMember>&) -> core::Result<void> {
+    auto items = string_array(value, key, {});
+    if (!items) return tl::unexpected(items.error());
+    for (std::size_t i = 0; i < items->size(); ++i) {
+      const std::string& item = (*items)[i];
+      if (item == "null") continue;
+      auto u = boost::urls::parse_absolute_uri(item);
+      const bool origin = u && !u->encoded_host().empty() && !u->has_userinfo() &&
+                          (u->encoded_path().empty() || u->encoded_path() == "/") &&
+                          !u->has_query() && !u->has_fragment();
+      if (!origin) {
+        return invalid(key + "[" + std::to_string(i) + "]",
+                       "must be an origin like https://app.example.com (scheme://host[:port], "
+                       "no path), or null (got '" +
+                           item + "')");
+      }
+    }
+    config.*member = std::move(*items);
+    return {};
+  };
+}
+
 template <class T>
 Setter choice(T Config::*member, std::optional<T> (*parse)(std::string_view),
               std::string_view allowed) {
@@ -307,7 +333,7 @@ const std::vector<Key>& keys() {
       {"messages_per_second", integer(&Config::messages_per_second, 1, kMaxInt)},
       {"messages_burst", integer(&Config::messages_burst, 1, kMaxInt)},
       {"workspaces_per_ip_per_hour", integer(&Config::workspaces_per_ip_per_hour, 1, kMaxInt)},
-      {"allowed_origins", strings(&Config::allowed_origins)},
+      {"allowed_origins", origins(&Config::allowed_origins)},
       {"handshake_timeout_ms", integer(&Config::handshake_timeout_ms, 100, kMaxInt)},
       {"io_threads", integer(&Config::io_threads, 0, 256)},
   };

@@ -514,6 +514,12 @@ TEST(Validation, WrongTypeInsideAValueNamesTheDottedPath) {
       {R"({"https": {"ca": null}})", "https.ca must be a string"},
       {R"({"turn_urls": ["turn:a", 5]})", "turn_urls[1] must be a string"},
       {R"({"allowed_origins": [""]})", "allowed_origins[0] must not be empty"},
+      {R"({"allowed_origins": ["https://a.example", "app.example.com"]})",
+       "allowed_origins[1] must be an origin like https://app.example.com"},
+      {R"({"allowed_origins": ["https://a.example/app"]})", "allowed_origins[0] must be an origin"},
+      {R"({"allowed_origins": ["https://a.example?x=1"]})", "allowed_origins[0] must be an origin"},
+      {R"({"allowed_origins": ["https://user@a.example"]})",
+       "allowed_origins[0] must be an origin"},
       {R"({"turn_urls": ["stun:a"]})", "turn_urls[0] must start with turn: or turns:"},
       {R"({"stun_urls": ["turn:a"]})", "stun_urls[0] must start with stun: or stuns:"},
       {R"({"ice_servers": [5]})", "ice_servers[0] must be an object"},
@@ -775,6 +781,28 @@ TEST(Check, ProductionWarnsAboutPlainHttpAnyOriginAndMissingIce) {
   EXPECT_THAT(*checked, Contains(HasSubstr("allowed_origins is empty")));
   EXPECT_THAT(*checked, Contains(AllOf(HasSubstr("Google's public STUN"),
                                        HasSubstr("calls behind NAT will fail without TURN"))));
+}
+
+TEST(Validation, AllowedOriginsTakeOriginsAsBrowsersSendThem) {
+  auto loaded = load_json(
+      R"({"allowed_origins": ["https://app.example.com", "http://localhost:5173", "null",
+                              "https://b.example/"]})");
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_THAT(loaded->config.allowed_origins,
+              ElementsAre("https://app.example.com", "http://localhost:5173", "null",
+                          "https://b.example/"));
+}
+
+TEST(Check, WarnsWhenMessagesBurstCannotHoldACallThatFillsTheWorkspace) {
+  Config config = production_config();
+  config.max_capacity_of_workspace = 20;  // 19 × 41 = 779 messages at once from the owner
+  auto checked = check(config, nullptr);
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_THAT(*checked, Contains(AllOf(HasSubstr("messages_burst 300"), HasSubstr("779"))));
+  config.messages_burst = 779;
+  checked = check(config, nullptr);
+  ASSERT_TRUE(checked) << checked.error().message;
+  EXPECT_THAT(*checked, Not(Contains(HasSubstr("messages_burst"))));
 }
 
 TEST(Check, DevelopmentDoesNotWarnAboutHttpOriginsOrIce) {
