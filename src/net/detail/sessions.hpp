@@ -14,7 +14,7 @@
 
 namespace ws::net::detail {
 
-/// Serves one accepted TCP connection: TLS handshake when state->tls, then HTTP requests until
+/// Serves one accepted TCP connection: TLS handshake when options.tls, then HTTP requests until
 /// the peer leaves, a timeout, or an upgrade hands the stream to a WebSocket session. The
 /// socket must be bound to its own strand; the session keeps itself (and `state`) alive.
 void run_http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerState> state);
