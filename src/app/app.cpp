@@ -1,9 +1,10 @@
-// Wiring: picks implementations from Config, starts the listener, drains on SIGTERM.
+// Wiring: picks implementations from Config, starts the listener; SIGTERM drain, SIGHUP reload.
 #include "app/app.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <thread>
 
@@ -91,6 +92,7 @@ net::ServerOptions server_options(const config::Config& c, net::Metrics& metrics
   o.tls_key_file = c.https.key;
   o.tls_cert_file = c.https.cert;
   o.tls_ca_file = c.https.ca;
+  o.tls_watch_interval = std::chrono::milliseconds(c.tls_watch_interval_ms);
   o.max_frame_bytes = static_cast<std::size_t>(c.max_frame_bytes);
   o.ping_interval = std::chrono::milliseconds(c.ping_interval_ms);
   o.ping_timeout = std::chrono::milliseconds(c.ping_timeout_ms);
@@ -196,6 +198,35 @@ class Drain {
   std::chrono::steady_clock::time_point deadline_{};
 };
 
+/// SIGHUP: reload the TLS certificate (the server logs the outcome). Never stops the server;
+/// without TLS there is nothing to reload, and the log says so.
+class ReloadOnHangup {
+ public:
+  ReloadOnHangup(asio::io_context& ioc, net::Server& server, bool tls)
+      : server_(server), tls_(tls), signals_(ioc, SIGHUP) {
+    wait_signal();
+  }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](boost::system::error_code ec, int) {
+      if (ec) return;
+      if (tls_) {
+        net::log_event(spdlog::level::info, "tls.reload_requested", {{"signal", "SIGHUP"}});
+        (void)server_.reload_tls();  // logged and counted by the server
+      } else {
+        net::log_event(spdlog::level::info, "tls.reload_skipped",
+                       {{"signal", "SIGHUP"}, {"reason", "TLS is off: no certificate to reload"}});
+      }
+      wait_signal();
+    });
+  }
+
+  net::Server& server_;
+  const bool tls_;
+  asio::signal_set signals_;
+};
+
 }  // namespace
 
 int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
@@ -261,6 +292,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
     return 1;
   }
   Drain drain(ioc, **server, runtime, ready, std::chrono::seconds(cfg.shutdown_drain_seconds));
+  ReloadOnHangup hangup(ioc, **server, cfg.enable_https);
   (*server)->start();
 
   const std::string scheme = cfg.enable_https ? "https" : "http";

@@ -193,6 +193,7 @@ std::string describe(const Config& c) {
   line("pin_max_failures", c.pin_max_failures);
   line("pin_failure_window_seconds", c.pin_failure_window_seconds);
   line("workspace_idle_ttl_seconds", c.workspace_idle_ttl_seconds);
+  line("tls_watch_interval_ms", c.tls_watch_interval_ms);
   line("turn_urls", list(c.turn_urls));
   line("stun_urls", list(c.stun_urls));
   line("turn_ttl_seconds", c.turn_ttl_seconds);

@@ -77,6 +77,8 @@ struct Config {
   std::int64_t pin_max_failures = 5;       // per IP per workspace per window (§3)
   std::int64_t pin_failure_window_seconds = 60;
   std::int64_t workspace_idle_ttl_seconds = 2592000;
+  // How often the TLS files are checked for a change, which reloads them; 0 = on SIGHUP only.
+  std::int64_t tls_watch_interval_ms = 5000;
   std::vector<std::string> turn_urls;  // turn:/turns: URLs for TURN REST credentials (§6)
   std::vector<std::string> stun_urls;  // stun:/stuns: URLs sent along with them
   std::int64_t turn_ttl_seconds = 86400;

@@ -318,6 +318,7 @@ const std::vector<Key>& keys() {
       {"pin_max_failures", integer(&Config::pin_max_failures, 1, kMaxInt)},
       {"pin_failure_window_seconds", integer(&Config::pin_failure_window_seconds, 1, kMaxInt)},
       {"workspace_idle_ttl_seconds", integer(&Config::workspace_idle_ttl_seconds, 0, kMaxInt)},
+      {"tls_watch_interval_ms", integer(&Config::tls_watch_interval_ms, 0, kMaxInt)},
       // ICE (PROTOCOL.md §6).
       {"turn_urls", strings(&Config::turn_urls, {"turn:", "turns:"})},
       {"stun_urls", strings(&Config::stun_urls, {"stun:", "stuns:"})},

@@ -103,7 +103,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  private:
   static Stream make_stream(tcp::socket socket, ServerState& state) {
     if constexpr (kTls) {
-      return Stream(std::move(socket), *state.tls);
+      // The context of the moment: a reload swaps it for later connections only.
+      return Stream(std::move(socket), *state.tls.get());
     } else {
       return Stream(std::move(socket));
     }
@@ -295,7 +296,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state,
                       Admission::Ticket ticket) {
   std::string peer_ip = peer_ip_of(socket);
-  if (state->tls) {
+  if (state->options.tls) {
     std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
         std::move(socket), std::move(state), std::move(peer_ip), std::move(ticket))
         ->run();

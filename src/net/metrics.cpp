@@ -155,6 +155,14 @@ void Metrics::twilio_fetch(bool ok, double seconds) {
   if (!ok) ++twilio_fetch_failures_;
 }
 
+void Metrics::tls_reload(bool ok) {
+  ++(ok ? tls_reloads_ok_ : tls_reloads_failed_);
+}
+
+void Metrics::tls_certificate_not_after(std::int64_t unix_seconds) {
+  tls_not_after_ = unix_seconds;
+}
+
 std::string Metrics::render(const std::vector<std::pair<std::string, double>>& gauges,
                             const std::vector<std::pair<std::string, double>>& counters) const {
   std::string out;
@@ -220,6 +228,17 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
   header(out, "workspaces_ice_twilio_fetch_failures_total", "counter",
          "Twilio Tokens.json fetches that failed (error status, timeout, garbage).");
   append(out, "workspaces_ice_twilio_fetch_failures_total {}\n", twilio_fetch_failures_.load());
+
+  header(
+      out, "workspaces_tls_reloads_total", "counter",
+      "TLS certificate reloads (SIGHUP, changed files); a failed one keeps the old certificate.");
+  append(out, "workspaces_tls_reloads_total{{result=\"ok\"}} {}\n", tls_reloads_ok_.load());
+  append(out, "workspaces_tls_reloads_total{{result=\"failed\"}} {}\n", tls_reloads_failed_.load());
+  if (const std::int64_t not_after = tls_not_after_.load(); not_after != 0) {
+    header(out, "workspaces_tls_certificate_not_after_seconds", "gauge",
+           "Expiry (Unix time) of the certificate new TLS connections get.");
+    append(out, "workspaces_tls_certificate_not_after_seconds {}\n", not_after);
+  }
 
   for (const auto& [name, value] : gauges) {
     const std::string clean = sanitize_name(name);

@@ -62,6 +62,11 @@ class Metrics {
   void ice_attempt(std::string_view provider, bool ok);
   /// One HTTP fetch from Twilio's Tokens.json (cache misses only), its outcome and duration.
   void twilio_fetch(bool ok, double seconds);
+  /// One TLS certificate reload (SIGHUP, changed files, Server::reload_tls()), and whether the
+  /// new certificate is now served.
+  void tls_reload(bool ok);
+  /// Expiry (notAfter, seconds since the Unix epoch) of the certificate new TLS connections get.
+  void tls_certificate_not_after(std::int64_t unix_seconds);
 
   /// Prometheus text exposition (version 0.0.4) of every metric, then one gauge per entry of
   /// `gauges` and one counter per entry of `counters` (name, value); names are sanitised to
@@ -80,6 +85,8 @@ class Metrics {
   Histogram<kLatencyBuckets.size()> relay_latency_{kLatencyBuckets};
   Histogram<kFetchBuckets.size()> twilio_fetch_{kFetchBuckets};
   std::atomic<std::uint64_t> twilio_fetch_failures_{0};
+  std::atomic<std::uint64_t> tls_reloads_ok_{0}, tls_reloads_failed_{0};
+  std::atomic<std::int64_t> tls_not_after_{0};  // 0: no TLS, the gauge is left out
 
   mutable std::mutex mu_;  // guards frames_in_, frames_out_, alerts_, refused_, ice_*
   std::array<Counts, kTransports> frames_in_;  // per transport: event -> count

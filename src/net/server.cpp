@@ -1,4 +1,4 @@
-// Server: wires options, TLS context, routes and the listener together; connection registry.
+// Server: wires options, TLS (and its reload), routes and the listener; connection registry.
 #include "net/server.hpp"
 
 #include <mutex>
@@ -10,7 +10,7 @@
 #include "net/detail/listener.hpp"
 #include "net/detail/routes.hpp"
 #include "net/detail/server_state.hpp"
-#include "net/detail/tls_context.hpp"
+#include "net/detail/tls_reloader.hpp"
 
 namespace ws::net {
 
@@ -61,6 +61,7 @@ void ConnectionRegistry::close_all(std::uint16_t code, const std::string& reason
 struct Server::Impl {
   std::shared_ptr<detail::ServerState> state;
   std::shared_ptr<detail::Listener> listener;
+  std::shared_ptr<detail::TlsReloader> tls;  // null without TLS
 };
 
 core::Result<std::unique_ptr<Server>> Server::open(boost::asio::io_context& ioc,
@@ -68,10 +69,11 @@ core::Result<std::unique_ptr<Server>> Server::open(boost::asio::io_context& ioc,
                                                    ConnectionHandler& handler, HttpHooks hooks) {
   auto state = std::make_shared<detail::ServerState>(std::move(options), handler);
   const ServerOptions& opts = state->options;
+  std::shared_ptr<detail::TlsReloader> tls;
   if (opts.tls) {
-    auto tls = detail::make_tls_context(opts.tls_key_file, opts.tls_cert_file, opts.tls_ca_file);
-    if (!tls) return tl::unexpected(tls.error());
-    state->tls = std::move(*tls);
+    auto loaded = detail::TlsReloader::open(ioc.get_executor(), state);
+    if (!loaded) return tl::unexpected(loaded.error());
+    tls = std::move(*loaded);
   }
   state->server_header = opts.version.empty() ? "workspaces" : "workspaces/" + opts.version;
   // The state owns the table, so the raw pointer in the closure never outlives it.
@@ -81,7 +83,7 @@ core::Result<std::unique_ptr<Server>> Server::open(boost::asio::io_context& ioc,
 
   auto listener = detail::Listener::open(ioc, opts.bind_address, opts.port, state);
   if (!listener) return tl::unexpected(listener.error());
-  auto impl = std::make_unique<Impl>(Impl{std::move(state), std::move(*listener)});
+  auto impl = std::make_unique<Impl>(Impl{std::move(state), std::move(*listener), std::move(tls)});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -89,6 +91,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
   impl_->listener->stop();
+  if (impl_->tls) impl_->tls->stop();
 }
 
 std::uint16_t Server::port() const {
@@ -97,6 +100,7 @@ std::uint16_t Server::port() const {
 
 void Server::start() {
   impl_->listener->start();
+  if (impl_->tls) impl_->tls->watch(impl_->state->options.tls_watch_interval);
 }
 
 void Server::stop_accepting() {
@@ -109,6 +113,13 @@ std::size_t Server::connection_count() const {
 
 void Server::close_all(std::uint16_t code, std::string reason) {
   impl_->state->registry.close_all(code, reason);
+}
+
+core::Result<TlsCertificate> Server::reload_tls() {
+  if (!impl_->tls) {
+    return core::fail(core::ErrorCode::kUnavailable, "TLS is off: no certificate to reload");
+  }
+  return impl_->tls->reload();
 }
 
 }  // namespace ws::net

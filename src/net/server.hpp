@@ -71,6 +71,9 @@ struct ServerOptions {
   std::uint16_t port = 9090;  // 0 = pick a free port
   bool tls = false;
   std::string tls_key_file, tls_cert_file, tls_ca_file;  // PEM; ca optional (chain)
+  /// How often the TLS files are checked (stat) for a change, which reloads them; 0 = never
+  /// (SIGHUP / reload_tls() only).
+  std::chrono::milliseconds tls_watch_interval{5000};
   std::size_t max_frame_bytes = 65536;
   std::chrono::milliseconds ping_interval{25000}, ping_timeout{20000};
   std::size_t max_queue_bytes = 1 << 20;
@@ -109,6 +112,14 @@ struct HttpHooks {
                                          // content type)
 };
 
+/// The certificate new TLS connections get, as reload_tls() reports it. Nothing secret.
+struct TlsCertificate {
+  std::string subject;       // RFC 2253, e.g. "CN=example.com"
+  std::string serial;        // upper-case hex
+  std::string sha256;        // fingerprint: upper-case hex byte pairs joined by ':'
+  std::int64_t not_after{};  // expiry, seconds since the Unix epoch
+};
+
 /// Listener + sessions on one io_context. Built by open(); start() begins accepting.
 /// The methods may be called from any thread. `handler` (and `options.metrics`) must outlive
 /// every session, i.e. until the io_context has stopped running; destroy the Server after that.
@@ -134,6 +145,13 @@ class Server {
   /// Close every open WebSocket connection with `code` (e.g. 1012 at the end of the shutdown
   /// drain).
   void close_all(std::uint16_t code, std::string reason);
+  /// Reads the TLS key, certificate and CA files again and, when they are valid (the key
+  /// matches the certificate, the chain loads, the certificate has not expired), gives them to
+  /// every new connection; open connections keep the certificate they began with. A failure
+  /// keeps the current certificate. Logs the outcome (`tls.reloaded` / `tls.reload_failed`)
+  /// and counts it in the metrics. Any thread; blocks for the file reads (milliseconds).
+  /// kUnavailable when the server runs without TLS.
+  core::Result<TlsCertificate> reload_tls();
 
  private:
   struct Impl;

@@ -4,11 +4,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <string_view>
 
 #include <fmt/format.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -80,7 +85,52 @@ core::Result<void> add_chain(SSL_CTX* ctx, const std::string& pem, const std::st
   return {};
 }
 
+std::string subject_of(X509* cert) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return {};
+  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string subject(data, n > 0 ? static_cast<std::size_t>(n) : 0);
+  BIO_free(bio);
+  return subject;
+}
+
+std::string serial_of(X509* cert) {
+  BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr);
+  if (bn == nullptr) return {};
+  char* hex = BN_bn2hex(bn);
+  std::string serial = hex != nullptr ? hex : "";
+  OPENSSL_free(hex);
+  BN_free(bn);
+  return serial;
+}
+
+std::string sha256_of(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) return {};
+  std::string out;
+  for (unsigned int i = 0; i < n; ++i) {
+    if (i > 0) out += ':';
+    out += fmt::format("{:02X}", md[i]);
+  }
+  return out;
+}
+
 }  // namespace
+
+core::Result<TlsCertificate> certificate_of(ssl::context& ctx) {
+  X509* cert = SSL_CTX_get0_certificate(ctx.native_handle());
+  if (cert == nullptr) return core::fail(core::ErrorCode::kInternal, "no certificate loaded");
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1) {
+    ERR_clear_error();
+    return core::fail(core::ErrorCode::kInternal, "the certificate's notAfter does not parse");
+  }
+  return TlsCertificate{subject_of(cert), serial_of(cert), sha256_of(cert),
+                        static_cast<std::int64_t>(timegm(&tm))};
+}
 
 core::Result<std::shared_ptr<ssl::context>> make_tls_context(const std::string& key_file,
                                                              const std::string& cert_file,

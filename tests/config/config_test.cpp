@@ -103,6 +103,7 @@ TEST(Defaults, MatchProtocolSections9And10) {
   EXPECT_EQ(c.pin_max_failures, 5);
   EXPECT_EQ(c.pin_failure_window_seconds, 60);
   EXPECT_EQ(c.workspace_idle_ttl_seconds, 2592000);
+  EXPECT_EQ(c.tls_watch_interval_ms, 5000);
   EXPECT_THAT(c.turn_urls, IsEmpty());
   EXPECT_THAT(c.stun_urls, IsEmpty());
   EXPECT_EQ(c.turn_ttl_seconds, 86400);
@@ -142,7 +143,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
     "max_frame_bytes": 1024, "max_bad_frames": 1, "ping_interval_ms": 100,
     "ping_timeout_ms": 100, "shutdown_drain_seconds": 0, "max_queue_bytes": 2048,
     "pin_max_failures": 3, "pin_failure_window_seconds": 30,
-    "workspace_idle_ttl_seconds": 0,
+    "workspace_idle_ttl_seconds": 0, "tls_watch_interval_ms": 0,
     "turn_urls": ["turn:turn.example.com:3478", "turns:turn.example.com:5349"],
     "stun_urls": ["stun:stun.example.com:3478"], "turn_ttl_seconds": 600,
     "twilio_timeout_ms": 750,
@@ -183,6 +184,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
   EXPECT_EQ(c.pin_max_failures, 3);
   EXPECT_EQ(c.pin_failure_window_seconds, 30);
   EXPECT_EQ(c.workspace_idle_ttl_seconds, 0) << "0 = never";
+  EXPECT_EQ(c.tls_watch_interval_ms, 0) << "0 = SIGHUP only";
   EXPECT_THAT(c.turn_urls,
               ElementsAre("turn:turn.example.com:3478", "turns:turn.example.com:5349"));
   EXPECT_THAT(c.stun_urls, ElementsAre("stun:stun.example.com:3478"));
@@ -470,6 +472,7 @@ TEST(Validation, WrongTypeIsAnErrorNamingTheKey) {
                           "pin_max_failures",
                           "pin_failure_window_seconds",
                           "workspace_idle_ttl_seconds",
+                          "tls_watch_interval_ms",
                           "turn_ttl_seconds",
                           "twilio_timeout_ms",
                           "max_connections",
@@ -570,6 +573,7 @@ TEST(Validation, OutOfRangeIntegersNameTheKeyAndTheRange) {
       {"shutdown_drain_seconds", "-5", "between 0 and"},
       {"turn_ttl_seconds", "59", "between 60 and"},
       {"workspace_idle_ttl_seconds", "-1", "between 0 and"},
+      {"tls_watch_interval_ms", "-1", "between 0 and"},
       {"twilio_timeout_ms", "99", "between 100 and 60000"},
       {"twilio_timeout_ms", "60001", "between 100 and 60000"},
       {"max_connections", "0", "between 1 and"},

@@ -92,9 +92,14 @@ TEST(Metrics, FreshRenderDeclaresEveryFamilyWithZeroes) {
            "workspaces_ice_twilio_fetch_seconds_bucket{le=\"10\"} 0",
            "workspaces_ice_twilio_fetch_seconds_count 0",
            "workspaces_ice_twilio_fetch_failures_total 0",
+           "# TYPE workspaces_tls_reloads_total counter",
+           "workspaces_tls_reloads_total{result=\"ok\"} 0",
+           "workspaces_tls_reloads_total{result=\"failed\"} 0",
        }) {
     EXPECT_TRUE(contains_line(text, line)) << line << "\nin:\n" << text;
   }
+  EXPECT_EQ(text.find("workspaces_tls_certificate_not_after_seconds"), std::string::npos)
+      << "no certificate expiry without TLS";
 }
 
 TEST(Metrics, CountsConnectionsFramesAlertsAndFailures) {
@@ -182,6 +187,25 @@ TEST(Metrics, CountsIceRequestsAndFailuresPerProviderAndTwilioFetches) {
   }
   EXPECT_FALSE(contains_line(text, "workspaces_ice_failures_total{provider=\"turn-rest\"} 0"))
       << "providers that never failed have no failure series";
+}
+
+TEST(Metrics, CountsTlsReloadsByResultAndShowsTheCertificateExpiry) {
+  Metrics metrics;
+  metrics.tls_certificate_not_after(1700000000);
+  metrics.tls_reload(true);
+  metrics.tls_reload(false);
+  metrics.tls_reload(false);
+  metrics.tls_certificate_not_after(1800000000);
+  const std::string text = metrics.render({});
+  expect_valid_exposition(text);
+  for (const char* line : {
+           "workspaces_tls_reloads_total{result=\"ok\"} 1",
+           "workspaces_tls_reloads_total{result=\"failed\"} 2",
+           "# TYPE workspaces_tls_certificate_not_after_seconds gauge",
+           "workspaces_tls_certificate_not_after_seconds 1800000000",
+       }) {
+    EXPECT_TRUE(contains_line(text, line)) << line << "\nin:\n" << text;
+  }
 }
 
 TEST(Metrics, RendersExtraCountersAsCounters) {

@@ -9,10 +9,9 @@
 #include <string>
 #include <unordered_map>
 
-#include <boost/asio/ssl/context.hpp>
-
 #include "net/detail/admission.hpp"
 #include "net/detail/routes.hpp"
+#include "net/detail/tls_context.hpp"
 #include "net/server.hpp"
 
 namespace ws::net::detail {
@@ -32,8 +31,8 @@ class ConnectionRegistry {
 };
 
 /// Built by Server::open(), then shared (shared_ptr) by the listener and all sessions, so it
-/// lives as long as the last of them. Immutable after open() except the atomics and the
-/// registry, which are thread-safe.
+/// lives as long as the last of them. Immutable after open() except the atomics, the registry
+/// and the TLS slot, which are thread-safe.
 struct ServerState {
   ServerState(ServerOptions opts, ConnectionHandler& h)
       : options(std::move(opts)),
@@ -44,7 +43,7 @@ struct ServerState {
 
   const ServerOptions options;
   ConnectionHandler& handler;
-  std::shared_ptr<boost::asio::ssl::context> tls;  // null when serving plain HTTP/WS
+  TlsContextSlot tls;  // empty when serving plain HTTP/WS; replaced by a certificate reload
   RouteTable routes;
   std::string server_header;          // "workspaces/<version>"
   std::atomic<bool> accepting{true};  // false after stop_accepting()

@@ -14,7 +14,7 @@
 
 namespace ws::net::detail {
 
-/// Serves one accepted TCP connection: TLS handshake when state->tls, then HTTP requests until
+/// Serves one accepted TCP connection: TLS handshake when options.tls, then HTTP requests until
 /// the peer leaves, a timeout, or an upgrade hands the stream to a WebSocket session. The
 /// socket must be bound to its own strand; the session keeps itself (and `state`) alive.
 /// `ticket` is the connection's admission: a refused one gets 503/429 at once and is closed;
