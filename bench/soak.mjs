@@ -631,12 +631,32 @@ export async function soak(options = {}) {
   say(line(header));
   say('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
 
-  /** Reads the server (descriptors first: the scrape's own connection must not count). */
-  async function sample(label = phase) {
+  // Readings are taken one at a time, and descriptors are counted at least 500 ms after the
+  // last /metrics scrape ended: the scrape's own connection, closing on the server's side, must
+  // never be counted.
+  let readings = Promise.resolve();
+  let scrapeEnded = 0;
+  const serially = (fn) => {
+    const done = readings.then(fn);
+    readings = done.catch(() => {});
+    return done;
+  };
+  const scrapeNow = async () => {
+    try {
+      return await scrape(server.port);
+    } finally {
+      scrapeEnded = Date.now();
+    }
+  };
+  const metricsNow = () => serially(scrapeNow);
+
+  /** Reads the server's RSS, descriptors and CPU, then its /metrics; prints and keeps a row. */
+  const sample = (label = phase) => serially(async () => {
+    await sleep(Math.max(0, scrapeEnded + 500 - Date.now()));
     const fds = fdCount(server.pid);
     const rss = rssKib(server.pid);
     const cpu = cpuSeconds(server.pid);
-    const metrics = await scrape(server.port);
+    const metrics = await scrapeNow();
     const t = elapsed();
     const row = {
       t: Number(t.toFixed(1)),
@@ -659,19 +679,19 @@ export async function soak(options = {}) {
     say(line([row.t.toFixed(0), label, rss == null ? '-' : (rss / 1024).toFixed(2), fds ?? '-', row.connections ?? '-', row.online ?? '-',
       row.relayed, row.relays_per_s, row.server_cpu ?? '-', errorCount]));
     return row;
-  }
-  let sampler = setInterval(() => sample().catch(() => {}), o.interval * 1000);
+  });
+  const sampler = setInterval(() => sample().catch(() => {}), o.interval * 1000);
 
   /** Waits until the server holds no connection and no workspace, then takes a reading. */
   async function idleReading(label) {
     await sleep(2000);
     const deadline = Date.now() + 10_000;
-    let m = await scrape(server.port);
+    let m = await metricsNow();
     while ((m?.connections !== 0 || m?.workspaces !== 0) && Date.now() < deadline) {
       await sleep(500);
-      m = await scrape(server.port);
+      m = await metricsNow();
     }
-    await sleep(1000);
+    await sleep(500);
     return sample(label);
   }
 
