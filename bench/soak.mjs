@@ -214,7 +214,6 @@ async function startServer(bin, config, dir) {
     pid: child.pid,
     logPath,
     exited,
-    running: () => child.exitCode === null && child.signalCode === null,
     /** SIGTERM by PID, SIGKILL after 15 s; resolves {code, signal}. */
     async stop() {
       if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGTERM');
@@ -274,10 +273,16 @@ export async function soak(options = {}) {
     errorCount++;
     if (errorSamples.length < 40) errorSamples.push(`${elapsed().toFixed(1)} s: ${message}`);
   };
+  const stopping = { churn: false, server: false };
+  let serverGone = false;
   server.exited.then(({ code, signal }) => {
+    serverGone = true;
     if (!stopping.server) error(`the server exited during the run (code ${code}, signal ${signal})`);
   });
-  const stopping = { churn: false, server: false };
+  /** Entering fails while the server is gone: the run ends instead of retrying for ever. */
+  const assertServer = () => {
+    if (serverGone) throw new Error('the server is gone');
+  };
 
   // ---- the model: groups (workspaces) of slots (clients), each slot at most one session
   const buckets = Array.from({ length: addressCount }, () => new Bucket(CONNECT_RATE, CONNECT_BURST));
@@ -536,6 +541,7 @@ export async function soak(options = {}) {
   async function churn(slot) {
     while (!slot.session) {
       if (!(await enter(slot))) {
+        assertServer();
         slot.next = comeBack(slot);
         await sleep(1000);
       }
@@ -576,6 +582,7 @@ export async function soak(options = {}) {
       await sleep(offline);
       while (!slot.session) {
         if (!(await enter(slot))) {
+          assertServer();
           slot.next = comeBack(slot);
           await sleep(1000);
         }
@@ -713,7 +720,10 @@ export async function soak(options = {}) {
     phase = 'warm-up';
     await sample();
     await Promise.all(slots.map(async (slot) => {
-      while (!(await enter(slot))) await sleep(1000);
+      while (!(await enter(slot))) {
+        assertServer();
+        await sleep(1000);
+      }
     }));
     await sleep(o.warmup * 1000);
     keptBefore = await finish();
@@ -726,14 +736,19 @@ export async function soak(options = {}) {
 
     // ---- churn
     phase = 'churn';
-    const loops = slots.map((slot) => churn(slot));
-    await sleep(o.seconds * 1000);
+    // A loop that ends on an error (the server gone) resolves to it, to be thrown below.
+    const loops = slots.map((slot) => churn(slot).catch((e) => e));
+    await nap(o.seconds * 1000, server.exited);
     stopping.churn = true;
     stopChurn();
     phase = 'finish';
-    await Promise.all(loops);
+    const ended = await Promise.all(loops);
+    const failed = ended.find((e) => e instanceof Error);
+    if (failed) throw failed;
     keptAfter = await finish();
     after = await idleReading('after');
+  } catch (e) {
+    error(`the run stopped: ${e.message}`);
   } finally {
     clearInterval(sampler);
     clearTimeout(watchdog);
@@ -763,7 +778,7 @@ export async function soak(options = {}) {
     `RSS ${before?.rss_kib} KiB before, ${after?.rss_kib} KiB after (more than ${Math.round((RSS_TOLERANCE - 1) * 100)}% growth)`);
   check(before?.fds != null && after?.fds != null && after.fds - before.fds <= FD_TOLERANCE,
     `open descriptors ${before?.fds} before, ${after?.fds} after`);
-  check(stopInfo?.code === 0, `the server exited with code ${stopInfo?.code}, signal ${stopInfo?.signal} on SIGTERM`);
+  check(stopInfo?.code === 0, `the server ended with code ${stopInfo?.code}, signal ${stopInfo?.signal} (SIGTERM at the end must give exit 0)`);
   // Startup warnings (plain HTTP, allowed_origins empty) are expected; after the listening line
   // any warning (a failed accept, say) or error is a failure.
   const logLines = fs.readFileSync(server.logPath, 'utf8').split('\n');
