@@ -4,7 +4,7 @@ BUILD_TYPE ?= Release
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 SERVER      = $(BUILD)/bin/workspaces-server
 
-.PHONY: all deps build run test test-unit test-integration test-e2e test-fuzz node-deps test-sanitize test-asan test-tsan fuzz fuzz-build bench format clean
+.PHONY: all deps build run test test-unit test-integration test-e2e test-fuzz node-deps test-sanitize test-asan test-tsan fuzz fuzz-build bench soak format clean
 
 all: build
 
@@ -68,6 +68,12 @@ test-fuzz: fuzz-build
 # (docs/performance.md). BENCH_ARGS e.g. "--runs 1 --only relay,latency".
 bench: build node-deps
 	@ulimit -n $$(ulimit -Hn) 2>/dev/null; node bench/run.mjs $(BENCH_ARGS)
+
+# Soak: 1,000 clients churn (join, relay, leave, reconnect) against our server; its RSS,
+# descriptors and connections must come back afterwards (docs/performance.md). SOAK_ARGS e.g.
+# "--seconds 600 --out build/soak/soak.json".
+soak: build node-deps
+	@ulimit -n $$(ulimit -Hn) 2>/dev/null; node bench/soak.mjs $(SOAK_ARGS)
 
 format:
 	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i

@@ -9,10 +9,10 @@
 //                           [--seconds 5] [--out build/bench/results.json]
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BENCH_ENV, freePort, rssKib, sleep, waitForPort } from './server.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = process.env.WS_BENCH_BIN ?? path.join(REPO, 'build/bin');
@@ -98,39 +98,6 @@ const SCENARIOS = [
   },
 ];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, child, ms = 15000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise((resolve) => {
-      const c = net.connect(port, '127.0.0.1');
-      c.once('connect', () => (c.destroy(), resolve(true)));
-      c.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listens on ${port} after ${ms} ms`);
-}
-
-function rssKib(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : null;
-}
-
 /** Starts one target's server pinned to core 0; returns {child, port, stop()}. */
 async function startTarget(target, workdir) {
   const port = await freePort();
@@ -140,7 +107,7 @@ async function startTarget(target, workdir) {
     const config = path.join(workdir, 'bench-config.json');
     fs.writeFileSync(config, JSON.stringify(SERVER_CONFIG));
     // Production mode with its default log level: one line per connection, like PeerJS.
-    Object.assign(env, { MAGICK_TOKEN: 'bench-magick-token-0123456789abcdef0123456789', SALT_STRING: 'bench-salt-string-0123456789abcdef0123456789', DEVELOPMENT: 'false' });
+    Object.assign(env, BENCH_ENV);
     delete env.LOG_LEVEL;
     cmd = [SERVER, '--config', config, '--port', String(port)];
   } else if (target === 'peerjs') {
