@@ -40,12 +40,12 @@ test-e2e:
 test-sanitize: test-asan test-tsan
 
 test-asan: node-deps
-	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-asan BUILD_TYPE=Sanitize \
-	  CMAKE_EXTRA=-DWS_SANITIZE=asan
+	@WS_SANITIZE=asan $(MAKE) --no-print-directory build test-unit test-integration BUILD=build-asan \
+	  BUILD_TYPE=Sanitize CMAKE_EXTRA=-DWS_SANITIZE=asan
 
 test-tsan: node-deps
-	@$(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan BUILD_TYPE=Sanitize \
-	  CMAKE_EXTRA=-DWS_SANITIZE=tsan
+	@WS_SANITIZE=tsan $(MAKE) --no-print-directory build test-unit test-integration BUILD=build-tsan \
+	  BUILD_TYPE=Sanitize CMAKE_EXTRA=-DWS_SANITIZE=tsan
 
 # The libFuzzer targets of fuzz/ (docs/fuzzing.md): clang, ASan+UBSan, in their own build dir.
 # `make fuzz` runs each for FUZZ_SECONDS; `make test` for 30 s. A crash fails the run and

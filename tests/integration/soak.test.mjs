@@ -39,9 +39,15 @@ function runSoak(args, timeoutMs) {
   });
 }
 
+// Under a sanitizer (make test-sanitize sets WS_SANITIZE) RSS says nothing: ASan keeps freed
+// memory in its quarantine. There LeakSanitizer checks for leaks instead, when the server exits
+// (the soak requires exit status 0).
+const SANITIZED = Boolean(process.env.WS_SANITIZE);
+
 describe('soak', () => {
   test('200 clients churn for 20 s: the server returns to its idle RSS and descriptors, nothing lost', { timeout: 180_000 }, async () => {
-    const { code, report, output } = await runSoak(['--seconds', 20, '--clients', 200, '--interval', 5, '--warmup', 2, '--grace', 2], 170_000);
+    const rss = SANITIZED ? ['--rss-tolerance', 'off'] : [];
+    const { code, report, output } = await runSoak(['--seconds', 20, '--clients', 200, '--interval', 5, '--warmup', 2, '--grace', 2, ...rss], 170_000);
     assert.ok(report, `no report; output:\n${output}`);
     assert.equal(code, 0, output);
     assert.equal(report.ok, true, report.failures.join('; '));
@@ -54,7 +60,7 @@ describe('soak', () => {
     for (const key of ['leaves', 'closes', 'drops', 'long_drops', 'reattends', 'destroys']) assert.ok(s[key] > 0, `${key}: ${s[key]}`);
     assert.ok(s.attends > 160, `fresh attends beyond the first ones: ${s.attends}`);
     assert.ok(report.fd_growth <= 0, `fd growth ${report.fd_growth}`);
-    assert.ok(report.rss_ratio <= 1.1, `RSS ratio ${report.rss_ratio}`);
+    if (!SANITIZED) assert.ok(report.rss_ratio <= 1.1, `RSS ratio ${report.rss_ratio}`);
     assert.ok(report.peak_connections >= 150, `peak connections ${report.peak_connections}`);
     assert.equal(report.after.connections, 0);
     assert.equal(report.after.workspaces, 0);
