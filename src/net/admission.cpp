@@ -23,11 +23,17 @@ std::string_view to_string(Refusal refusal) {
   return "";
 }
 
+ip::address unmapped(const ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return ip::make_address_v4(ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
+
 std::string address_key(const ip::address& address) {
-  if (address.is_v4()) return address.to_v4().to_string();
-  const ip::address_v6 v6 = address.to_v6();
-  if (v6.is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, v6).to_string();
-  ip::address_v6::bytes_type bytes = v6.to_bytes();
+  const ip::address client = unmapped(address);
+  if (client.is_v4()) return client.to_v4().to_string();
+  ip::address_v6::bytes_type bytes = client.to_v6().to_bytes();
   std::fill(bytes.begin() + 8, bytes.end(), 0);
   return ip::address_v6(bytes).to_string() + "/64";
 }

@@ -69,17 +69,6 @@ bool origin_allowed(const Request& req, const std::vector<std::string>& allowed)
                      [&](const std::string& entry) { return normalized_origin(entry) == origin; });
 }
 
-std::string peer_ip_of(const tcp::socket& socket) {
-  error_code ec;
-  auto address = socket.remote_endpoint(ec).address();
-  if (ec) return "unknown";
-  // A dual-stack listener ("::") sees IPv4 clients as ::ffff:a.b.c.d; report a.b.c.d.
-  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
-  }
-  return address.to_string();
-}
-
 /// One HTTP connection. Self-owned through shared_from_this() in its pending handlers; every
 /// member function runs on the socket's strand.
 template <class Stream>
@@ -293,9 +282,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
 }  // namespace
 
-void run_http_session(tcp::socket socket, std::shared_ptr<ServerState> state,
-                      Admission::Ticket ticket) {
-  std::string peer_ip = peer_ip_of(socket);
+void run_http_session(tcp::socket socket, const asio::ip::address& peer,
+                      std::shared_ptr<ServerState> state, Admission::Ticket ticket) {
+  std::string peer_ip = unmapped(peer).to_string();
   if (state->options.tls) {
     std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(
         std::move(socket), std::move(state), std::move(peer_ip), std::move(ticket))

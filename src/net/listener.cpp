@@ -113,7 +113,7 @@ void Listener::on_accept(error_code ec, tcp::socket socket) {
       state_->options.metrics->connection_refused(to_string(ticket.refusal()));
     return do_accept();
   }
-  run_http_session(std::move(socket), state_, std::move(ticket));
+  run_http_session(std::move(socket), peer.address(), state_, std::move(ticket));
   do_accept();
 }
 

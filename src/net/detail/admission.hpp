@@ -33,6 +33,10 @@ enum class Refusal : std::uint8_t {
 /// "new_connections_per_ip" ("" for kNone).
 std::string_view to_string(Refusal refusal);
 
+/// The client's address as it should be shown and counted: an IPv4 client that a dual-stack
+/// listener ("::") sees as ::ffff:a.b.c.d is a.b.c.d.
+boost::asio::ip::address unmapped(const boost::asio::ip::address& address);
+
 /// The key the per-address limits count by: an IPv4 address as is (also when mapped into
 /// IPv6), an IPv6 address by its /64 prefix, which one host or home usually holds whole.
 std::string address_key(const boost::asio::ip::address& address);

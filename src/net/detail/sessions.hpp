@@ -17,10 +17,10 @@ namespace ws::net::detail {
 /// Serves one accepted TCP connection: TLS handshake when options.tls, then HTTP requests until
 /// the peer leaves, a timeout, or an upgrade hands the stream to a WebSocket session. The
 /// socket must be bound to its own strand; the session keeps itself (and `state`) alive.
-/// `ticket` is the connection's admission: a refused one gets 503/429 at once and is closed;
-/// an admitted one keeps its place in the counts until the connection ends.
-void run_http_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<ServerState> state,
-                      Admission::Ticket ticket);
+/// `peer` is the client's address as accepted. `ticket` is the connection's admission: it keeps
+/// its place in the counts until the connection ends, and an upgrade it refuses gets 503/429.
+void run_http_session(boost::asio::ip::tcp::socket socket, const boost::asio::ip::address& peer,
+                      std::shared_ptr<ServerState> state, Admission::Ticket ticket);
 
 /// Takes over a connection whose upgrade request was accepted: writes `handshake` (the 101
 /// answer), hands `early` (bytes the client sent after its request) and everything after to the
