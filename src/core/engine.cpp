@@ -2,7 +2,6 @@
 #include "core/engine.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 #include "core/engine_impl.hpp"
 
@@ -339,15 +338,6 @@ Effects Engine::Impl::on_shutdown(int retry_after_s) {
 
 // ---------------- limits ----------------
 
-namespace {
-
-/// Whole seconds to wait, at least 1 (a `retryAfter` of 0 would invite a tight retry loop).
-int whole_seconds_ceil(std::chrono::duration<double> wait) {
-  return std::max(1, static_cast<int>(std::ceil(wait.count())));
-}
-
-}  // namespace
-
 bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, TimePoint now, Effects& out) {
   MessageBucket& b = conn.bucket;
   const double elapsed = std::chrono::duration<double>(now - b.refilled).count();
@@ -372,7 +362,7 @@ bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, TimePoint n
   }
   Error e{ErrorCode::kRateLimited, "too many messages, slow down", "", 0};
   e.retry_after =
-      whole_seconds_ceil(std::chrono::duration<double>((1 - b.tokens) / opt.messages_per_second));
+      retry_after_seconds(std::chrono::duration<double>((1 - b.tokens) / opt.messages_per_second));
   out = alert(to, e);
   return false;
 }
@@ -390,7 +380,7 @@ bool Engine::Impl::take_create_allowance(const std::string& ip, const ReplyTo& t
   ++workspaces_rate_limited;
   Error e{ErrorCode::kRateLimited, "too many workspaces created from this address, try later", "",
           0};
-  e.retry_after = whole_seconds_ceil(times.front() + kHour - now);
+  e.retry_after = retry_after_seconds(times.front() + kHour - now);
   out = alert(to, e);
   log(out, LogLevel::kDebug, "workspace.create_limited", {{"peer", ip}});
   return false;

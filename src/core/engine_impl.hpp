@@ -1,6 +1,9 @@
 // Private state and helpers of core::Engine, shared by the handler files. Not a public header.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <optional>
@@ -242,6 +245,12 @@ struct Engine::Impl {
   void log(Effects& out, LogLevel level, std::string event,
            std::vector<std::pair<std::string, std::string>> fields) const;
 };
+
+/// A `retryAfter` for `wait`: whole seconds, rounded up, at least 1 (0 would invite a tight
+/// retry loop).
+inline int retry_after_seconds(std::chrono::duration<double> wait) {
+  return std::max(1, static_cast<int>(std::ceil(wait.count())));
+}
 
 inline std::int64_t unix_ms(TimePoint t) {
   return t.time_since_epoch().count();

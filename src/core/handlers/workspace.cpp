@@ -1,7 +1,6 @@
 // Workspace lifecycle handlers: create, attend, re-attend, leave, destroy, kick, toggles,
 // attendees, refresh, grace expiry (PROTOCOL.md §4, §4.2).
 #include <algorithm>
-#include <cmath>
 
 #include "core/engine_impl.hpp"
 
@@ -120,7 +119,7 @@ Effects Engine::Impl::check_pin(RequestId rid, PinAttempts& attempts, const Work
     Error e{ErrorCode::kRateLimited, "too many wrong PINs, try again later", "", 0};
     const auto wait =
         limited ? failures.front() + opt.pin_failure_window - now : std::chrono::milliseconds(1000);
-    e.retry_after = static_cast<int>(std::ceil(std::chrono::duration<double>(wait).count()));
+    e.retry_after = retry_after_seconds(wait);
     return alert(p.to, e);
   }
   if (!p.req.pin || p.req.pin->empty()) {
