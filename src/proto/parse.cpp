@@ -270,7 +270,7 @@ static_assert(well_formed(kCreate) && well_formed(kAttend) && well_formed(kKick)
               well_formed(kHangup) && well_formed(kIceCandidate) && well_formed(kNegotiation) &&
               well_formed(kToggle));
 
-/// A string of at most `max` code points; names also refuse control characters.
+/// A string of at most `max` code points; names also refuse control and bidi override characters.
 std::optional<Error> check_text(const json::value& value, std::string_view path, std::size_t max,
                                 bool is_name) {
   const std::string must = concat(path, " must be a string of at most ", max, " characters");
@@ -281,6 +281,12 @@ std::optional<Error> check_text(const json::value& value, std::string_view path,
   if (*length > max) return error(ErrorCode::kTooLarge, must, path);
   if (is_name && has_control(*text))
     return error(ErrorCode::kBadRequest, concat(path, " must not contain control characters"),
+                 path);
+  if (is_name && has_bidi_control(*text))
+    return error(ErrorCode::kBadRequest,
+                 concat(path,
+                        " must not contain bidirectional override or isolate characters "
+                        "(U+202A-U+202E, U+2066-U+2069)"),
                  path);
   return std::nullopt;
 }

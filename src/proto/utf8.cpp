@@ -57,6 +57,18 @@ bool has_control(std::string_view text) noexcept {
   return false;
 }
 
+bool has_bidi_control(std::string_view text) noexcept {
+  // U+202A..U+202E are E2 80 AA..AE; U+2066..U+2069 are E2 81 A6..A9.
+  for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+    if (static_cast<unsigned char>(text[i]) != 0xE2) continue;
+    const auto b1 = static_cast<unsigned char>(text[i + 1]);
+    const auto b2 = static_cast<unsigned char>(text[i + 2]);
+    if (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) return true;
+    if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return true;
+  }
+  return false;
+}
+
 std::string_view truncate(std::string_view text, std::size_t max) noexcept {
   std::size_t seen = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -17,6 +17,11 @@ std::optional<std::size_t> code_points(std::string_view text) noexcept;
 /// U+0000..U+001F, U+007F..U+009F).
 bool has_control(std::string_view text) noexcept;
 
+/// Whether well-formed UTF-8 `text` holds a bidirectional embedding, override or isolate
+/// control (U+202A..U+202E, U+2066..U+2069): in a name they reorder what others see around
+/// it (a name that displays as someone else's, or spills into the next field).
+bool has_bidi_control(std::string_view text) noexcept;
+
 /// The longest prefix of well-formed UTF-8 `text` with at most `max` code points; a view into
 /// `text`, never cutting a code point.
 std::string_view truncate(std::string_view text, std::size_t max) noexcept;

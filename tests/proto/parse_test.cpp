@@ -477,6 +477,15 @@ std::vector<Probe> probes(Kind kind) {
                                                             {"U+007F", "\x7F"},
                                                             {"U+0085", "\xC2\x85"}})
         out.push_back({"control " + label, json::string(text), kind == Kind::kName ? bad : "ok"});
+      for (const auto& [label, text] :
+           std::vector<std::pair<std::string, std::string>>{{"RLO U+202E",
+                                                             "a\xE2\x80\xAE"
+                                                             "b"},
+                                                            {"LRE U+202A", "\xE2\x80\xAA"},
+                                                            {"LRI U+2066", "\xE2\x81\xA6"},
+                                                            {"PDI U+2069", "\xE2\x81\xA9"}})
+        out.push_back({"bidi " + label, json::string(text), kind == Kind::kName ? bad : "ok"});
+      out.push_back({"right-to-left mark U+200F", json::string("\xE2\x80\x8F"), "ok"});
       break;
     case Kind::kAvatar:
       wrong_types();
@@ -666,6 +675,11 @@ TEST(ParsePayload, MessagesNameTheFieldAndItsLimitWithoutEchoingInput) {
        "attendee.name must be a string of at most 64 characters"},
       {"name with a control character", "create", R"({"attendee":{"name":"a\nb"}})",
        "attendee.name must not contain control characters"},
+      {"name with a bidi override", "create",
+       "{\"workspace\":{\"name\":\"a\xE2\x80\xAE"
+       "b\"}}",
+       "workspace.name must not contain bidirectional override or isolate characters "
+       "(U+202A-U+202E, U+2066-U+2069)"},
       {"pin over the limit", "attend", R"({"workspace":{"pin":")" + huge + R"("}})",
        "workspace.pin must be a string of at most 64 characters"},
       {"avatar over the limit", "create",

@@ -78,6 +78,40 @@ TEST(Utf8, FindsControlCharacters) {
   }
 }
 
+TEST(HasBidiControl, FindsEmbeddingsOverridesAndIsolatesOnly) {
+  struct Case {
+    const char* name;
+    std::string_view input;
+    bool want;
+  };
+  const Case cases[] = {
+      {"plain", "Alice", false},
+      {"hebrew", "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D", false},
+      {"arabic letter mark U+061C", "\xD8\x9C", false},
+      {"left-to-right mark U+200E", "\xE2\x80\x8E", false},
+      {"right-to-left mark U+200F", "\xE2\x80\x8F", false},
+      {"en dash U+2013", "\xE2\x80\x93", false},
+      {"U+2029 paragraph separator", "\xE2\x80\xA9", false},
+      {"U+202F narrow no-break space", "\xE2\x80\xAF", false},
+      {"U+2065 (unassigned, before the isolates)", "\xE2\x81\xA5", false},
+      {"U+206A", "\xE2\x81\xAA", false},
+      {"LRE U+202A", "a\xE2\x80\xAA", true},
+      {"RLE U+202B", "\xE2\x80\xAB", true},
+      {"PDF U+202C", "\xE2\x80\xAC", true},
+      {"LRO U+202D", "\xE2\x80\xAD", true},
+      {"RLO U+202E", "evil\xE2\x80\xAEgnp.exe", true},
+      {"LRI U+2066", "\xE2\x81\xA6x", true},
+      {"RLI U+2067", "\xE2\x81\xA7", true},
+      {"FSI U+2068", "\xE2\x81\xA8", true},
+      {"PDI U+2069", "x\xE2\x81\xA9", true},
+      {"cut at the end", "\xE2\x80", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(has_bidi_control(c.input), c.want);
+  }
+}
+
 TEST(Utf8, TruncatesOnCodePointBoundaries) {
   struct Case {
     std::string_view name;
