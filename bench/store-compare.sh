@@ -13,7 +13,7 @@ pid=
 start() {  # $1: extra config JSON members
   printf '{"reconnect_grace_seconds":0,"max_capacity_of_workspace":5%s}\n' "$1" >"$work/config.json"
   rm -f "$work/state.jsonl" "$work/state.jsonl.lock"
-  MAGICK_TOKEN=bench-secret-bench-secret SALT_STRING=bench-salt-bench-salt DEVELOPMENT=false \
+  MAGICK_TOKEN=bench-secret-bench-secret-0123456789abcdef SALT_STRING=bench-salt-bench-salt-0123456789abcdef DEVELOPMENT=false \
     LOG_LEVEL=warn "$bin" --config "$work/config.json" --port 0 >"$work/log" 2>&1 &
   pid=$!
   for _ in $(seq 100); do

@@ -10,7 +10,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-/// Secrets shorter than this are accepted in production, with a warning.
+/// Production refuses secrets shorter than this (bytes): a short MAGICK_TOKEN can be
+/// brute-forced offline from any one token, a short SALT_STRING from a stolen store file.
+/// Development accepts them.
 constexpr std::size_t kMinSecretLength = 32;
 
 struct Secret {
@@ -80,8 +82,10 @@ core::Result<std::vector<std::string>> check(Config& config, RandomSecretFn gen)
     const std::string name(secret.name);
     if (!value.empty()) {
       if (!config.development && value.size() < kMinSecretLength) {
-        warnings.push_back(name + " is shorter than " + std::to_string(kMinSecretLength) +
-                           " characters: use a long random string");
+        return refuse(name + " is shorter than " + std::to_string(kMinSecretLength) +
+                          " bytes: production mode needs a long random string (e.g. openssl " +
+                          "rand -base64 48)",
+                      name);
       }
       continue;
     }
@@ -184,6 +188,7 @@ std::string describe(const Config& c) {
   line("reconnect_grace_seconds", c.reconnect_grace_seconds);
   line("ring_timeout_seconds", c.ring_timeout_seconds);
   line("access_token_ttl_seconds", c.access_token_ttl_seconds);
+  line("max_former_per_workspace", c.max_former_per_workspace);
   line("max_frame_bytes", c.max_frame_bytes);
   line("max_bad_frames", c.max_bad_frames);
   line("ping_interval_ms", c.ping_interval_ms);

@@ -94,6 +94,7 @@ TEST(Defaults, MatchProtocolSections9And10) {
   EXPECT_EQ(c.reconnect_grace_seconds, 30);
   EXPECT_EQ(c.ring_timeout_seconds, 45);
   EXPECT_EQ(c.access_token_ttl_seconds, 86400);
+  EXPECT_EQ(c.max_former_per_workspace, 1000);
   EXPECT_EQ(c.max_frame_bytes, 65536);
   EXPECT_EQ(c.max_bad_frames, 20);
   EXPECT_EQ(c.ping_interval_ms, 25000);
@@ -140,7 +141,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
     "json_storage_file": "/var/lib/ws.json", "max_capacity_of_workspace": 8,
     "port": 8080, "bind_address": "127.0.0.1", "log_format": "json", "log_level": "warn",
     "reconnect_grace_seconds": 0, "ring_timeout_seconds": 1, "access_token_ttl_seconds": 60,
-    "max_frame_bytes": 1024, "max_bad_frames": 1, "ping_interval_ms": 100,
+    "max_former_per_workspace": 7, "max_frame_bytes": 1024, "max_bad_frames": 1, "ping_interval_ms": 100,
     "ping_timeout_ms": 100, "shutdown_drain_seconds": 0, "max_queue_bytes": 2048,
     "pin_max_failures": 3, "pin_failure_window_seconds": 30,
     "workspace_idle_ttl_seconds": 0, "tls_watch_interval_ms": 0,
@@ -175,6 +176,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
   EXPECT_EQ(c.reconnect_grace_seconds, 0);
   EXPECT_EQ(c.ring_timeout_seconds, 1);
   EXPECT_EQ(c.access_token_ttl_seconds, 60);
+  EXPECT_EQ(c.max_former_per_workspace, 7);
   EXPECT_EQ(c.max_frame_bytes, 1024);
   EXPECT_EQ(c.max_bad_frames, 1);
   EXPECT_EQ(c.ping_interval_ms, 100);
@@ -565,6 +567,8 @@ TEST(Validation, OutOfRangeIntegersNameTheKeyAndTheRange) {
       {"reconnect_grace_seconds", "-1", "between 0 and"},
       {"ring_timeout_seconds", "0", "between 1 and"},
       {"access_token_ttl_seconds", "59", "between 60 and"},
+      {"max_former_per_workspace", "-1", "between 0 and 1000000"},
+      {"max_former_per_workspace", "1000001", "between 0 and 1000000"},
       {"max_frame_bytes", "1023", "between 1024 and 16777216"},
       {"max_frame_bytes", "16777217", "between 1024 and 16777216"},
       {"max_bad_frames", "0", "between 1 and"},
@@ -860,12 +864,26 @@ TEST(Check, HalfConfiguredIceSourcesAreWarnedAbout) {
   EXPECT_THAT(*checked, Contains(HasSubstr("turn_urls is set but TURN_SECRET is not")));
 }
 
-TEST(Check, ShortSecretsInProductionAreWarnedAbout) {
-  Config config = production_config();
-  config.magick_token = "short";
-  auto checked = check(config, nullptr);
-  ASSERT_TRUE(checked) << checked.error().message;
-  EXPECT_THAT(*checked, Contains(HasSubstr("MAGICK_TOKEN is shorter than 32 characters")));
+TEST(Check, ProductionRefusesSecretsShorterThan32Bytes) {
+  for (auto member : {&Config::magick_token, &Config::salt_string}) {
+    const std::string name = member == &Config::magick_token ? "MAGICK_TOKEN" : "SALT_STRING";
+    SCOPED_TRACE(name);
+    Config config = production_config();
+    config.*member = "abc";
+    auto refused = check(config, nullptr);
+    ASSERT_FALSE(refused);
+    EXPECT_THAT(refused.error().message, HasSubstr(name + " is shorter than 32 bytes"));
+    EXPECT_EQ(refused.error().field, name);
+    config.*member = std::string(31, 'x');
+    EXPECT_FALSE(check(config, nullptr));
+    config.*member = std::string(32, 'x');
+    EXPECT_TRUE(check(config, nullptr));
+  }
+  // Development mode takes them (a laptop's .env), as PROTOCOL.md §3 says it uses them as given.
+  Config development = production_config();
+  development.development = true;
+  development.magick_token = "abc";
+  EXPECT_TRUE(check(development, nullptr));
 }
 
 // ---- secrets never leak ----
@@ -898,12 +916,12 @@ TEST(Secrets, NoMessageEverContainsASecretValue) {
   collect(load_in(dir, with_env_file(dir.write("bad.env", "MAGICK_TOKEN " + secret)), env));
   collect(load_in(dir, with_env_file(env_file), {{"MAGICK_TOKEN", secret}, {"PORT", "x"}}));
 
-  // check() in production (short secret warning) and in development.
+  // check() in production (a short secret is refused, never quoted) and in development.
   Config production = loaded->config;
-  production.magick_token = secret;  // shorter than 32: warned about, never quoted
+  production.magick_token = secret;  // shorter than 32
   auto checked = check(production, nullptr);
-  ASSERT_TRUE(checked) << checked.error().message;
-  messages.insert(messages.end(), checked->begin(), checked->end());
+  ASSERT_FALSE(checked);
+  messages.push_back(checked.error().message);
   Config development = loaded->config;
   development.development = true;
   development.magick_token.clear();

@@ -31,6 +31,16 @@ describe('refuses to start', () => {
     assert.ok(!output.includes(env.MAGICK_TOKEN), 'the output leaks the MAGICK_TOKEN value');
   });
 
+  // Issue 16: `MAGICK_TOKEN=abc` signed tokens that anyone can brute-force from one sample.
+  for (const name of ['MAGICK_TOKEN', 'SALT_STRING']) {
+    test(`in production with a ${name} shorter than 32 bytes, naming it and never quoting it`, async () => {
+      const short = 'abc' + 'x'.repeat(28); // 31 bytes
+      const { output } = await refuses({ env: { [name]: short } });
+      assert.match(output, new RegExp(`${name} is shorter than 32 bytes`));
+      assert.ok(!output.includes(short), `the output quotes the ${name} value`);
+    });
+  }
+
   test('with HTTPS on and a missing key file, naming the path', async (t) => {
     const cert = await makeCert();
     t.after(cert.remove);
