@@ -57,6 +57,7 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.reconnect_grace = std::chrono::seconds(c.reconnect_grace_seconds);
   o.ring_timeout = std::chrono::seconds(c.ring_timeout_seconds);
   o.access_token_ttl = std::chrono::seconds(c.access_token_ttl_seconds);
+  o.max_former = static_cast<std::size_t>(c.max_former_per_workspace);
   o.untitled_workspace = c.untitled_workspace;
   o.default_workspace_avatar = c.default_workspace_avatar;
   o.anonymous_attendee = c.anonymous_attendee;
@@ -275,6 +276,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   hooks.ready = [&] { return ready.load() && store->healthy(); };
   hooks.metrics = [&] {
     core::EngineStats s = runtime.stats();
+    const store::StoreStats written = store->stats();
     return metrics.render(
         {{"workspaces_workspaces", static_cast<double>(s.workspaces)},
          {"workspaces_attendees", static_cast<double>(s.attendees)},
@@ -283,8 +285,12 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
         {{"workspaces_expired_total", static_cast<double>(s.expired_workspaces)},
          {"workspaces_messages_rate_limited_total", static_cast<double>(s.messages_rate_limited)},
          {"workspaces_rate_limit_closes_total", static_cast<double>(s.rate_limit_closes)},
-         {"workspaces_creates_rate_limited_total",
-          static_cast<double>(s.workspaces_rate_limited)}});
+         {"workspaces_creates_rate_limited_total", static_cast<double>(s.workspaces_rate_limited)},
+         {"workspaces_store_changes_total", static_cast<double>(written.changes)},
+         {"workspaces_store_syncs_total", static_cast<double>(written.syncs)},
+         {"workspaces_store_compactions_total", static_cast<double>(written.compactions)},
+         {"workspaces_store_written_bytes_total",
+          static_cast<double>(written.bytes + written.snapshot_bytes)}});
   };
   auto server = net::Server::open(ioc, server_options(cfg, metrics), runtime, hooks);
   if (!server) {

@@ -68,6 +68,8 @@ struct Config {
   std::int64_t reconnect_grace_seconds = 30;
   std::int64_t ring_timeout_seconds = 45;
   std::int64_t access_token_ttl_seconds = 86400;
+  // Former members kept per workspace (docs/protocol.md §11): the oldest beyond it is forgotten.
+  std::int64_t max_former_per_workspace = 1000;
   std::int64_t max_frame_bytes = 65536;
   std::int64_t max_bad_frames = 20;
   std::int64_t ping_interval_ms = 25000;

@@ -309,6 +309,7 @@ const std::vector<Key>& keys() {
       {"reconnect_grace_seconds", integer(&Config::reconnect_grace_seconds, 0, kMaxInt)},
       {"ring_timeout_seconds", integer(&Config::ring_timeout_seconds, 1, kMaxInt)},
       {"access_token_ttl_seconds", integer(&Config::access_token_ttl_seconds, 60, kMaxInt)},
+      {"max_former_per_workspace", integer(&Config::max_former_per_workspace, 0, 1000000)},
       {"max_frame_bytes", integer(&Config::max_frame_bytes, 1024, 16777216)},
       {"max_bad_frames", integer(&Config::max_bad_frames, 1, kMaxInt)},
       {"ping_interval_ms", integer(&Config::ping_interval_ms, 100, kMaxInt)},

@@ -32,12 +32,30 @@ Member* Workspace::member(const AttendeeId& a) {
   return it == members.end() ? nullptr : &it->second;
 }
 
+void FormerMembers::add(FormerRecord rec) {
+  erase(rec.id);
+  const AttendeeId id = rec.id;
+  list_.push_back(std::move(rec));
+  index_[id] = std::prev(list_.end());
+}
+
+const FormerRecord* FormerMembers::find(const AttendeeId& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &*it->second;
+}
+
+bool FormerMembers::erase(const AttendeeId& id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return false;
+  list_.erase(it->second);
+  index_.erase(it);
+  return true;
+}
+
 WorkspaceRecord Workspace::record() const {
-  WorkspaceRecord r{id, name, avatar, owner, created_ms, pin_hash, invite, {}, {}, {}, {}, {}};
+  WorkspaceRecord r{id, name, avatar, owner, created_ms, pin_hash, invite, {}, {}, {}, {}};
   for (const auto& aid : join_order) r.members.push_back(members.at(aid).rec);
-  for (const auto& [aid, rec] : former) r.former.push_back(rec);
-  r.revoked.assign(revoked.begin(), revoked.end());
-  std::sort(r.revoked.begin(), r.revoked.end());
+  r.former.assign(former.begin(), former.end());
   if (call) r.call = call->rec;
   r.idle_since_ms = idle_since_ms;
   return r;
@@ -66,20 +84,31 @@ Effects Engine::restore(const Snapshot& snapshot, TimePoint now) {
       ws.members[a.id] = Member{a, std::nullopt, std::nullopt};
       ws.join_order.push_back(a.id);
     }
-    for (const auto& a : r.former) ws.former[a.id] = a;
-    ws.revoked.insert(r.revoked.begin(), r.revoked.end());
+    for (const auto& a : r.former) ws.former.add(a);
     if (r.call) ws.call = Call{*r.call, {}};  // rings in flight are dropped (PROTOCOL.md §8)
     // Nobody is online after a restart: idle since it was recorded, else since boot.
-    ws.idle_since_ms = r.idle_since_ms ? *r.idle_since_ms : unix_ms(now);
+    ws.idle_since_ms = r.idle_since_ms;
     auto [it, inserted] = m.workspaces.emplace(r.id, std::move(ws));
     // After a restart every attendee is offline with a fresh grace period from boot.
     for (auto& [aid, member] : it->second.members) {
       member.grace_timer =
           m.arm(out, TimerInfo{TimerInfo::Kind::kGrace, r.id, aid}, now + m.opt.reconnect_grace);
     }
-    m.track_idle(it->second, now, out);
+    m.update_idle(it->second, now, out);
+    // Former members whose tokens expired while the server was down, or more than this
+    // server keeps (a lower max_former_per_workspace, or a file of format 1).
+    m.prune_former(it->second, now, out);
   }
   return out;
+}
+
+Snapshot Engine::snapshot() const {
+  Snapshot s;
+  s.workspaces.reserve(impl_->workspaces.size());
+  for (const auto& [id, ws] : impl_->workspaces) s.workspaces.push_back(ws.record());
+  std::sort(s.workspaces.begin(), s.workspaces.end(),
+            [](const auto& a, const auto& b) { return a.id < b.id; });
+  return s;
 }
 
 Effects Engine::handle(const Event& event, TimePoint now) {
@@ -176,7 +205,8 @@ Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint 
   auto wit = workspaces.find(claims->wid);
   if (wit == workspaces.end()) return destroyed_reply(to, claims->wid);
   Workspace& ws = wit->second;
-  if (ws.revoked.count(claims->aid)) {
+  // Neither a member nor a former member: kicked, or forgotten (docs/protocol.md §11).
+  if (!ws.member(claims->aid) && !ws.former.contains(claims->aid)) {
     return alert(to, ErrorCode::kTokenRevoked, "this attendee was removed from the workspace");
   }
   if (event == ClientEvent::kReAttend) {
@@ -256,7 +286,7 @@ Effects Engine::Impl::on_disconnected(ConnId conn_id, TimePoint now) {
   mem->conn.reset();
   log(out, LogLevel::kInfo, "attendee.offline",
       {{"workspace", ws.id.value}, {"attendee", bound->aid.value}});
-  if (track_idle(ws, now, out)) persist(out, ws);
+  update_idle(ws, now, out);
   // PROTOCOL.md §4.2: stays a member, offline, for the reconnect grace period.
   if (opt.reconnect_grace.count() == 0) {
     Effects more = grace_expired(ws, bound->aid, now);
@@ -495,8 +525,51 @@ void Engine::Impl::cancel(Effects& out, std::optional<TimerId>& id) {
   id.reset();
 }
 
-void Engine::Impl::persist(Effects& out, const Workspace& ws) const {
-  if (opt.durable) out.push_back(Persist{WorkspacePut{ws.record()}});
+void Engine::Impl::persist(Effects& out, Change change) const {
+  if (opt.durable) out.push_back(Persist{std::move(change)});
+}
+
+void Engine::Impl::persist_call(Effects& out, const Workspace& ws) const {
+  persist(out, CallChanged{ws.id, ws.call ? std::optional(ws.call->rec) : std::nullopt});
+}
+
+void Engine::Impl::persist_idle(Effects& out, const Workspace& ws) const {
+  persist(out, IdleChanged{ws.id, ws.idle_since_ms});
+}
+
+void Engine::Impl::update_idle(Workspace& ws, TimePoint now, Effects& out) {
+  if (track_idle(ws, now, out)) persist_idle(out, ws);
+}
+
+void Engine::Impl::retire_member(Workspace& ws, const AttendeeId& aid, TimePoint now,
+                                 Effects& out) {
+  auto it = ws.members.find(aid);
+  if (it == ws.members.end()) return;
+  FormerRecord former{aid, it->second.rec.name, unix_ms(now)};
+  ws.members.erase(it);
+  std::erase(ws.join_order, aid);
+  ws.former.add(former);
+  persist(out, MemberLeft{ws.id, std::move(former)});
+  prune_former(ws, now, out);
+}
+
+void Engine::Impl::prune_former(Workspace& ws, TimePoint now, Effects& out) {
+  const std::int64_t ttl_ms = std::chrono::milliseconds(opt.access_token_ttl).count();
+  // Oldest first: the list is in leaving order, so the expired ones are at its front. A token
+  // issued while a member expires at most access_token_ttl after it left (iat <= left).
+  while (!ws.former.empty() && ws.former.begin()->left_ms + ttl_ms <= unix_ms(now)) {
+    const AttendeeId aid = ws.former.begin()->id;
+    ws.former.erase(aid);
+    persist(out, AttendeeForgotten{ws.id, aid});
+  }
+  while (ws.former.size() > opt.max_former) {
+    auto oldest = std::find_if(ws.former.begin(), ws.former.end(),
+                               [&](const FormerRecord& f) { return f.id != ws.owner; });
+    if (oldest == ws.former.end()) break;
+    const AttendeeId aid = oldest->id;
+    ws.former.erase(aid);
+    persist(out, AttendeeForgotten{ws.id, aid});
+  }
 }
 
 json::object Engine::Impl::attendees_map(const Workspace& ws) const {

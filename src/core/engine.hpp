@@ -135,6 +135,9 @@ struct EngineOptions {
   std::chrono::seconds reconnect_grace{30};      // reconnect_grace_seconds
   std::chrono::seconds ring_timeout{45};         // ring_timeout_seconds
   std::chrono::seconds access_token_ttl{86400};  // access_token_ttl_seconds
+  /// max_former_per_workspace: former members kept per workspace (the owner always is); past
+  /// it the one who left first is forgotten and its token refused (token_revoked).
+  std::size_t max_former = 1000;
   std::string untitled_workspace = "Anonymous Workspace";
   std::string default_workspace_avatar;
   std::string anonymous_attendee = "Anonymous";
@@ -188,6 +191,10 @@ class Engine {
   Effects handle(const Event& event, TimePoint now);
 
   EngineStats stats() const;
+
+  /// Every workspace as a store holds it after the changes persisted so far: the records
+  /// restore() takes. Timers, connections and rings are not part of it.
+  Snapshot snapshot() const;
 
  private:
   struct Impl;

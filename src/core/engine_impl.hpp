@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <list>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,26 @@ struct Call {
   bool has_participant(const AttendeeId& a) const;
 };
 
+/// Former members in the order they left, oldest first, found by id in O(1).
+class FormerMembers {
+ public:
+  using List = std::list<FormerRecord>;
+  /// Adds `rec` as the newest (an entry with the same id is replaced).
+  void add(FormerRecord rec);
+  const FormerRecord* find(const AttendeeId& id) const;
+  bool contains(const AttendeeId& id) const { return index_.count(id) > 0; }
+  /// False when `id` is not a former member.
+  bool erase(const AttendeeId& id);
+  std::size_t size() const { return list_.size(); }
+  bool empty() const { return list_.empty(); }
+  List::const_iterator begin() const { return list_.begin(); }
+  List::const_iterator end() const { return list_.end(); }
+
+ private:
+  List list_;
+  std::unordered_map<AttendeeId, List::iterator> index_;
+};
+
 struct Workspace {
   WorkspaceId id;
   std::string name, avatar;
@@ -39,8 +60,7 @@ struct Workspace {
   std::string pin_hash;
   std::string invite;
   std::map<AttendeeId, Member> members;
-  std::map<AttendeeId, AttendeeRecord> former;
-  std::unordered_set<AttendeeId> revoked;
+  FormerMembers former;  // bounded: see prune_former()
   std::optional<Call> call;
   std::vector<AttendeeId> join_order;         // members in the order they joined (for stable lists)
   std::optional<std::int64_t> idle_since_ms;  // no member online since (unix ms)
@@ -207,6 +227,8 @@ struct Engine::Impl {
   /// the call, end the call when it is the owner (PROTOCOL.md §4.1).
   void detach_from_call(Workspace& ws, const AttendeeId& aid, Effects& out);
   void end_call(Workspace& ws, Effects& out);
+  /// detach_from_call(), and persist_call() when it changed the call.
+  void detach_and_persist(Workspace& ws, const AttendeeId& aid, Effects& out);
 
   // ---- relay handlers (handlers/relay.cpp) ----
   Effects ice_candidate(Caller& c, const IceCandidateReq& req);
@@ -235,7 +257,19 @@ struct Engine::Impl {
   std::string issue_access(const Workspace& ws, const AttendeeId& aid, TimePoint now);
   TimerId arm(Effects& out, TimerInfo info, TimePoint at);
   void cancel(Effects& out, std::optional<TimerId>& id);
-  void persist(Effects& out, const Workspace& ws) const;
+  /// Appends Persist{change} when a store keeps the state (EngineOptions::durable).
+  void persist(Effects& out, Change change) const;
+  void persist_call(Effects& out, const Workspace& ws) const;
+  void persist_idle(Effects& out, const Workspace& ws) const;
+  /// track_idle(), and persist_idle() when it changed idle_since_ms.
+  void update_idle(Workspace& ws, TimePoint now, Effects& out);
+  /// Member `aid` stops being a member and becomes the newest former member (persisted), then
+  /// prune_former(). Its rings, call and connection are the caller's business.
+  void retire_member(Workspace& ws, const AttendeeId& aid, TimePoint now, Effects& out);
+  /// Forgets former members whose every token has expired (left_ms + access_token_ttl has
+  /// passed), then the oldest past max_former (never the owner), each persisted as
+  /// AttendeeForgotten: memory and the stored record stay bounded whatever the churn.
+  void prune_former(Workspace& ws, TimePoint now, Effects& out);
   json::object granted_data(const Workspace& ws, const AttendeeId& self,
                             const std::string& access) const;
   json::object attendees_map(const Workspace& ws) const;

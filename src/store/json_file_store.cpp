@@ -143,26 +143,17 @@ std::vector<Line> split_lines(std::string_view text) {
   return lines;
 }
 
-void apply_change(Workspaces& workspaces, core::Change change) {
-  if (auto* put = std::get_if<core::WorkspacePut>(&change)) {
-    core::WorkspaceId id = put->workspace.id;
-    workspaces.insert_or_assign(std::move(id), std::move(put->workspace));
-  } else {
-    workspaces.erase(std::get<core::WorkspaceDeleted>(change).id);
-  }
-}
-
-core::Result<core::Change> read_record(const Line& line) {
+core::Result<core::Change> read_record(const Line& line, const ReadContext& context) {
   // A line is only complete with its "\n": appends end with it, so a line without one is cut.
   if (!line.terminated) return internal("no newline at the end");
-  return parse_change(line.text);
+  return parse_change(line.text, context);
 }
 
 }  // namespace
 
 namespace detail {
 
-core::Result<Replay> replay(std::string_view text) {
+core::Result<Replay> replay(std::string_view text, std::int64_t now_ms) {
   Replay out;
   const std::vector<Line> lines = split_lines(text);
   if (lines.empty()) return out;
@@ -180,10 +171,11 @@ core::Result<Replay> replay(std::string_view text) {
                     std::to_string(kFormatVersion));
   }
 
+  const ReadContext context{*version, now_ms};
   for (std::size_t i = 1; i < lines.size(); ++i) {
-    auto change = read_record(lines[i]);
+    auto change = read_record(lines[i], context);
     if (change) {
-      apply_change(out.workspaces, std::move(*change));
+      core::apply_change(out.workspaces, std::move(*change));
       ++out.records;
       continue;
     }
@@ -240,7 +232,7 @@ core::Result<core::Snapshot> JsonFileStore::load() {
   if (*contents && (*contents)->empty()) {
     log(core::LogLevel::kWarn, "store.empty_file", {{"file", options_.path}});
   }
-  auto replayed = detail::replay(contents->value_or(std::string()));
+  auto replayed = detail::replay(contents->value_or(std::string()), now_ms());
   if (!replayed) return internal(options_.path + ": " + replayed.error().message);
 
   if (replayed->corrupt) {
@@ -283,7 +275,8 @@ void JsonFileStore::apply(core::Change change, Done done) {
 }
 
 JsonFileStore::Stats JsonFileStore::stats() const {
-  return {changes_.load(), syncs_.load(), compactions_.load(), bytes_.load()};
+  return {changes_.load(), syncs_.load(), compactions_.load(), bytes_.load(),
+          snapshot_bytes_written_.load()};
 }
 
 core::Result<void> JsonFileStore::lock_file() {
@@ -332,6 +325,7 @@ core::Result<void> JsonFileStore::write_snapshot() {
   if (journal.get() < 0) return io_error(options_.path, errno);
   journal_ = std::move(journal);
   snapshot_bytes_ = contents.size();
+  snapshot_bytes_written_ += contents.size();
   journal_bytes_ = 0;
   return {};
 }
@@ -364,7 +358,7 @@ void JsonFileStore::write_batch(std::vector<Pending>& batch) {
     result = internal(failure_);  // a failed fsync may have dropped dirty pages: never retry
   }
   if (result) {
-    for (auto& pending : batch) apply_change(workspaces_, std::move(pending.change));
+    for (auto& pending : batch) core::apply_change(workspaces_, std::move(pending.change));
   }
   for (auto& pending : batch) {
     if (pending.done) pending.done(result);

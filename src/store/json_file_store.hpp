@@ -1,31 +1,51 @@
 // JsonFileStore: a durable StateStore on one append-only JSON-lines file (PROTOCOL.md §8).
 //
-// File format, version 1
+// File format, version 2
 // ----------------------
 // JSON lines: UTF-8, one JSON object per line, every line ends with "\n".
 //
-//   {"format":"workspaces-store","version":1,"written_ms":1718000000000}
+//   {"format":"workspaces-store","version":2,"written_ms":1718000000000}
 //   {"put":{"id":"k3j9x2","name":"Design","avatar":"","owner":"a1",...}}
+//   {"member":{"ws":"k3j9x2","attendee":{"id":"a2","name":"Bo","avatar":"","mic":true,"cam":true}}}
+//   {"toggle":{"ws":"k3j9x2","id":"a2","mic":false,"cam":true}}
+//   {"left":{"ws":"k3j9x2","former":{"id":"a2","name":"Bo","left_ms":1718000000500}}}
 //   {"del":"k3j9x2"}
 //
 // - Line 1 is the header. "written_ms" (unix ms) is informative. A server refuses a file
-//   whose version is newer than the one it writes, even with --repair.
-// - Every other line is a record: {"put":W} stores the full workspace W and replaces any
-//   earlier put with the same id; {"del":"<workspace id>"} removes that workspace (an unknown
-//   id is fine). Replaying the records in order gives the stored state.
+//   whose version is newer than the one it writes, even with --repair; it reads version 1
+//   (below) and rewrites it as version 2 at once.
+// - Every other line is a record, one change of core/state.hpp each, so a change writes bytes
+//   in proportion to itself, not to its workspace. Replaying the records in order, each with
+//   core::apply_change(), gives the stored state:
+//     {"put":W}                                    the whole workspace W (created; snapshots)
+//     {"del":"<id>"}                               the workspace is gone (unknown id: fine)
+//     {"member":{"ws","attendee":A}}               A joined or re-joined (no longer former)
+//     {"toggle":{"ws","id","mic","cam"}}           a member's mic and cam
+//     {"left":{"ws","former":F}}                   a member became the newest former member
+//     {"forget":{"ws","id"}}                       a member or former member is gone for good
+//     {"call":{"ws","call":null|C}}                the call changed
+//     {"idle":{"ws","idle_since_ms":null|ms}}      idle_since_ms changed
+//   A record about a workspace or attendee that is not there changes nothing.
 // - W is {"id","name","avatar","owner","created_ms","pin_hash","invite","members","former",
-//   "revoked","call","idle_since_ms"}:
+//   "call","idle_since_ms"}:
 //     id, name, avatar, owner, pin_hash, invite   strings ("pin_hash" is the Argon2id
 //                                                 string, "" for no PIN)
 //     created_ms                                  integer, unix ms
-//     members, former                             arrays of {"id","name","avatar","mic","cam"}
-//                                                 (strings; mic and cam booleans)
-//     revoked                                     array of attendee id strings
-//     call                                        null, or {"id","started_ms","participants"}
-//                                                 (string, integer unix ms, array of ids)
+//     members                                     array of A = {"id","name","avatar","mic",
+//                                                 "cam"} (strings; mic and cam booleans), in
+//                                                 join order
+//     former                                      array of F = {"id","name","left_ms"}, oldest
+//                                                 first (no avatar: former members keep none)
+//     call                                        null, or C = {"id","started_ms",
+//                                                 "participants"} (string, integer unix ms,
+//                                                 array of ids)
 //     idle_since_ms                               null, or integer unix ms
 //   Every field is required with that type. Unknown keys are ignored, so a later version can
-//   add fields that an older server skips.
+//   add fields that an older server skips. An attendee id that is neither in members nor in
+//   former is revoked (kicked or forgotten).
+// - Version 1 had only put and del; its W held former members whole ({"id","name","avatar",
+//   "mic","cam"}, read as former members that left at load time) and "revoked" (ignored: a
+//   revoked id was never in members or former).
 // - The file holds PIN hashes and invite tokens: every rewrite gives it mode 0600.
 //
 // Durability and recovery
@@ -102,7 +122,8 @@ struct Replay {
 /// hands it over, the fuzzer (fuzz/store_fuzz.cpp) hands over any bytes. Bad lines are
 /// reported in the result; the error is a header of a newer version, which no repair may throw
 /// away. Pure and thread-safe.
-core::Result<Replay> replay(std::string_view text);
+/// `now_ms` is the time given to the former members of a version 1 file.
+core::Result<Replay> replay(std::string_view text, std::int64_t now_ms = 0);
 }  // namespace detail
 
 /// Receives warnings and info lines; they never hold secrets or PIN hashes.
@@ -127,12 +148,9 @@ class JsonFileStore final : public StateStore {
   std::string name() const override { return "json-file"; }
 
   /// Counters since construction: changes written, fdatasync calls on the journal,
-  /// compactions, and bytes appended by apply() (snapshots not counted).
-  struct Stats {
-    std::uint64_t changes = 0, syncs = 0, compactions = 0, bytes = 0;
-  };
-  /// Thread-safe.
-  Stats stats() const;
+  /// compactions, bytes appended by apply(), and bytes of snapshots. Thread-safe.
+  using Stats = StoreStats;
+  Stats stats() const override;
 
  private:
   struct Pending {
@@ -171,7 +189,8 @@ class JsonFileStore final : public StateStore {
   std::thread writer_;            // started by load(), joined by the destructor
 
   std::atomic<bool> healthy_{true};
-  std::atomic<std::uint64_t> changes_{0}, syncs_{0}, compactions_{0}, bytes_{0};
+  std::atomic<std::uint64_t> changes_{0}, syncs_{0}, compactions_{0}, bytes_{0},
+      snapshot_bytes_written_{0};
 };
 
 }  // namespace ws::store

@@ -15,11 +15,7 @@ core::Result<core::Snapshot> MemoryStore::load() {
 void MemoryStore::apply(core::Change change, Done done) {
   {
     std::lock_guard lock(mutex_);
-    if (auto* put = std::get_if<core::WorkspacePut>(&change)) {
-      workspaces_[put->workspace.id] = std::move(put->workspace);
-    } else if (auto* del = std::get_if<core::WorkspaceDeleted>(&change)) {
-      workspaces_.erase(del->id);
-    }
+    core::apply_change(workspaces_, std::move(change));
   }
   if (done) done({});
 }

@@ -125,6 +125,13 @@ core::AttendeeRecord read_attendee(Reader& r, const json::value& v, const std::s
           .cam = r.get<bool>(o, "cam", path)};
 }
 
+core::FormerRecord read_former(Reader& r, const json::value& v, const std::string& path) {
+  const json::object& o = r.object(v, path);
+  return {.id = {r.get<std::string>(o, "id", path)},
+          .name = r.get<std::string>(o, "name", path),
+          .left_ms = r.get<std::int64_t>(o, "left_ms", path)};
+}
+
 std::optional<core::CallRecord> read_call(Reader& r, const json::object& o,
                                           const std::string& path) {
   const json::value* v = r.field(o, "call", path);
@@ -144,8 +151,20 @@ std::optional<std::int64_t> read_idle_since(Reader& r, const json::object& o,
   return r.get<std::int64_t>(*v, join(path, "idle_since_ms"));
 }
 
-core::WorkspaceRecord read_workspace(Reader& r, const json::value& v, const std::string& path) {
+core::WorkspaceRecord read_workspace(Reader& r, const json::value& v, const std::string& path,
+                                     const ReadContext& context) {
   const json::object& o = r.object(v, path);
+  // Format 1 kept former members whole, with no time of leaving, and a list of revoked ids
+  // (which were never members or former members as well, so format 2 needs no list: an id that
+  // is neither is revoked).
+  auto former = [&] {
+    if (context.version >= 2) return read_list(r, o, "former", path, read_former);
+    auto whole = read_list(r, o, "former", path, read_attendee);
+    std::vector<core::FormerRecord> out;
+    out.reserve(whole.size());
+    for (auto& a : whole) out.push_back({std::move(a.id), std::move(a.name), context.v1_left_ms});
+    return out;
+  };
   return {.id = {r.get<std::string>(o, "id", path)},
           .name = r.get<std::string>(o, "name", path),
           .avatar = r.get<std::string>(o, "avatar", path),
@@ -154,8 +173,7 @@ core::WorkspaceRecord read_workspace(Reader& r, const json::value& v, const std:
           .pin_hash = r.get<std::string>(o, "pin_hash", path),
           .invite = r.get<std::string>(o, "invite", path),
           .members = read_list(r, o, "members", path, read_attendee),
-          .former = read_list(r, o, "former", path, read_attendee),
-          .revoked = read_list(r, o, "revoked", path, read_attendee_id),
+          .former = former(),
           .call = read_call(r, o, path),
           .idle_since_ms = read_idle_since(r, o, path)};
 }
@@ -196,6 +214,17 @@ json::array to_json(const std::vector<core::AttendeeRecord>& attendees) {
   return array;
 }
 
+json::object to_json(const core::FormerRecord& former) {
+  return {{"id", former.id.value}, {"name", former.name}, {"left_ms", former.left_ms}};
+}
+
+json::array to_json(const std::vector<core::FormerRecord>& formers) {
+  json::array array;
+  array.reserve(formers.size());
+  for (const auto& former : formers) array.emplace_back(to_json(former));
+  return array;
+}
+
 json::array to_json(const std::vector<core::AttendeeId>& ids) {
   json::array array;
   array.reserve(ids.size());
@@ -224,15 +253,15 @@ json::object to_json(const core::WorkspaceRecord& record) {
           {"invite", record.invite},
           {"members", to_json(record.members)},
           {"former", to_json(record.former)},
-          {"revoked", to_json(record.revoked)},
           {"call", to_json(record.call)},
           {"idle_since_ms", std::move(idle_since)}};
 }
 
 core::Result<core::WorkspaceRecord> workspace_from_json(const json::value& json,
-                                                        std::string_view where) {
+                                                        std::string_view where,
+                                                        const ReadContext& context) {
   Reader reader;
-  auto record = read_workspace(reader, json, std::string(where));
+  auto record = read_workspace(reader, json, std::string(where), context);
   if (!reader.ok()) return bad(reader.error());
   return record;
 }
@@ -248,9 +277,35 @@ std::string put_line(const core::WorkspaceRecord& record) {
 }
 
 std::string change_line(const core::Change& change) {
-  if (const auto* put = std::get_if<core::WorkspacePut>(&change)) return put_line(put->workspace);
-  const auto& del = std::get<core::WorkspaceDeleted>(change);
-  return json::serialize(json::object{{"del", del.id.value}}) + "\n";
+  struct Line {
+    json::object operator()(const core::WorkspacePut& c) const {
+      return {{"put", to_json(c.workspace)}};
+    }
+    json::object operator()(const core::WorkspaceDeleted& c) const { return {{"del", c.id.value}}; }
+    json::object operator()(const core::MemberPut& c) const {
+      return {{"member", {{"ws", c.workspace.value}, {"attendee", to_json(c.attendee)}}}};
+    }
+    json::object operator()(const core::MemberToggled& c) const {
+      return {
+          {"toggle",
+           {{"ws", c.workspace.value}, {"id", c.attendee.value}, {"mic", c.mic}, {"cam", c.cam}}}};
+    }
+    json::object operator()(const core::MemberLeft& c) const {
+      return {{"left", {{"ws", c.workspace.value}, {"former", to_json(c.former)}}}};
+    }
+    json::object operator()(const core::AttendeeForgotten& c) const {
+      return {{"forget", {{"ws", c.workspace.value}, {"id", c.attendee.value}}}};
+    }
+    json::object operator()(const core::CallChanged& c) const {
+      return {{"call", {{"ws", c.workspace.value}, {"call", to_json(c.call)}}}};
+    }
+    json::object operator()(const core::IdleChanged& c) const {
+      json::value since = nullptr;
+      if (c.idle_since_ms) since = *c.idle_since_ms;
+      return {{"idle", {{"ws", c.workspace.value}, {"idle_since_ms", std::move(since)}}}};
+    }
+  };
+  return json::serialize(std::visit(Line{}, change)) + "\n";
 }
 
 core::Result<std::int64_t> parse_header(std::string_view line) {
@@ -269,27 +324,64 @@ core::Result<std::int64_t> parse_header(std::string_view line) {
   return version->get_int64();
 }
 
-core::Result<core::Change> parse_change(std::string_view line) {
+namespace {
+
+constexpr std::string_view kKinds[] = {"put",  "del",    "member", "toggle",
+                                       "left", "forget", "call",   "idle"};
+constexpr std::string_view kExpected =
+    "expected one of put, del, member, toggle, left, forget, call, idle";
+
+/// The change of record kind `kind` (one of kKinds) with value `v`, or the Reader's error.
+core::Change read_change(Reader& r, std::string_view kind, const json::value& v,
+                         const ReadContext& context) {
+  const std::string path(kind);
+  if (kind == "put") return core::WorkspacePut{read_workspace(r, v, path, context)};
+  if (kind == "del") return core::WorkspaceDeleted{{r.get<std::string>(v, path)}};
+  const json::object& o = r.object(v, path);
+  const core::WorkspaceId ws{r.get<std::string>(o, "ws", path)};
+  if (kind == "member") {
+    const json::value* a = r.field(o, "attendee", path);
+    return core::MemberPut{ws,
+                           a ? read_attendee(r, *a, path + ".attendee") : core::AttendeeRecord{}};
+  }
+  if (kind == "toggle") {
+    return core::MemberToggled{ws,
+                               {r.get<std::string>(o, "id", path)},
+                               r.get<bool>(o, "mic", path),
+                               r.get<bool>(o, "cam", path)};
+  }
+  if (kind == "left") {
+    const json::value* f = r.field(o, "former", path);
+    return core::MemberLeft{ws, f ? read_former(r, *f, path + ".former") : core::FormerRecord{}};
+  }
+  if (kind == "forget") return core::AttendeeForgotten{ws, {r.get<std::string>(o, "id", path)}};
+  if (kind == "call") return core::CallChanged{ws, read_call(r, o, path)};
+  return core::IdleChanged{ws, read_idle_since(r, o, path)};
+}
+
+}  // namespace
+
+core::Result<core::Change> parse_change(std::string_view line, const ReadContext& context) {
   auto json = parse_json(line);
   if (!json) return tl::unexpected(json.error());
   const json::object* record = json->if_object();
   if (!record) return bad("a record must be a JSON object");
-  const json::value* put = record->if_contains("put");
-  const json::value* del = record->if_contains("del");
-  if (put && del) return bad("a record holds both put and del");
-  if (put) {
-    auto workspace = workspace_from_json(*put, "put");
-    if (!workspace) return tl::unexpected(workspace.error());
-    return core::WorkspacePut{std::move(*workspace)};
+  std::optional<std::string_view> kind;
+  for (std::string_view k : kKinds) {
+    if (!record->contains(k)) continue;
+    if (kind) return bad("a record holds both " + std::string(*kind) + " and " + std::string(k));
+    kind = k;
   }
-  if (del) {
-    if (!del->is_string()) return bad("del: expected a string");
-    return core::WorkspaceDeleted{{std::string(del->get_string())}};
+  if (!kind) {
+    if (record->empty()) return bad("empty record (" + std::string(kExpected) + ")");
+    // A key is structure, never a secret: naming it helps whoever reads the error.
+    return bad("unknown record kind " + json::serialize(json::string(record->begin()->key())) +
+               " (" + std::string(kExpected) + ")");
   }
-  if (record->empty()) return bad("empty record (expected put or del)");
-  // A key is structure, never a secret: naming it helps whoever reads the error.
-  return bad("unknown record kind " + json::serialize(json::string(record->begin()->key())) +
-             " (expected put or del)");
+  Reader reader;
+  core::Change change = read_change(reader, *kind, record->at(*kind), context);
+  if (!reader.ok()) return bad(reader.error());
+  return change;
 }
 
 }  // namespace ws::store

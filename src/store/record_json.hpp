@@ -1,4 +1,4 @@
-// The lines of the JSON-lines store file (header, put, del) <-> typed records; the format is
+// The lines of the JSON-lines store file (header and records) <-> typed records; the format is
 // described in store/json_file_store.hpp.
 #pragma once
 
@@ -19,7 +19,15 @@ namespace ws::store {
 // hashes and invite tokens.
 
 inline constexpr std::string_view kFormatName = "workspaces-store";
-inline constexpr std::int64_t kFormatVersion = 1;
+inline constexpr std::int64_t kFormatVersion = 2;
+
+/// What reading a line needs to know of its file: the header's version, and for format 1 (no
+/// time of leaving) the time given to its former members (the load, so their tokens get a
+/// whole lifetime before they are forgotten).
+struct ReadContext {
+  std::int64_t version = kFormatVersion;
+  std::int64_t v1_left_ms = 0;
+};
 
 /// The JSON object of a record, keys in the documented order.
 boost::json::object to_json(const core::WorkspaceRecord& record);
@@ -27,7 +35,8 @@ boost::json::object to_json(const core::WorkspaceRecord& record);
 /// Reads a record; every field is required with its JSON type, unknown keys are ignored.
 /// `where` prefixes the field paths of error messages.
 core::Result<core::WorkspaceRecord> workspace_from_json(const boost::json::value& json,
-                                                        std::string_view where = {});
+                                                        std::string_view where = {},
+                                                        const ReadContext& context = {});
 
 /// The header line, "\n" included.
 std::string header_line(std::int64_t written_ms);
@@ -35,7 +44,7 @@ std::string header_line(std::int64_t written_ms);
 /// The line {"put":{...}} of a record, "\n" included.
 std::string put_line(const core::WorkspaceRecord& record);
 
-/// The line of one change ({"put":{...}} or {"del":"id"}), "\n" included.
+/// The line of one change ({"put":{...}}, {"del":"id"}, {"member":{...}}, ...), "\n" included.
 std::string change_line(const core::Change& change);
 
 /// The version of a header line (without its "\n"): an error if it is not a header of this
@@ -44,6 +53,6 @@ std::string change_line(const core::Change& change);
 core::Result<std::int64_t> parse_header(std::string_view line);
 
 /// The change of a record line (without its "\n").
-core::Result<core::Change> parse_change(std::string_view line);
+core::Result<core::Change> parse_change(std::string_view line, const ReadContext& context = {});
 
 }  // namespace ws::store

@@ -143,9 +143,17 @@ inline std::string describe(const Effect& effect) {
              std::to_string(static_cast<int>(c.code));
     }
     std::string operator()(const Persist& p) const {
-      if (const auto* put = std::get_if<WorkspacePut>(&p.change))
-        return "persist put " + put->workspace.id.value;
-      return "persist delete " + std::get<WorkspaceDeleted>(p.change).id.value;
+      struct Kind {
+        std::string operator()(const WorkspacePut&) const { return "put"; }
+        std::string operator()(const WorkspaceDeleted&) const { return "delete"; }
+        std::string operator()(const MemberPut&) const { return "member"; }
+        std::string operator()(const MemberToggled&) const { return "toggle"; }
+        std::string operator()(const MemberLeft&) const { return "left"; }
+        std::string operator()(const AttendeeForgotten&) const { return "forget"; }
+        std::string operator()(const CallChanged&) const { return "call"; }
+        std::string operator()(const IdleChanged&) const { return "idle"; }
+      };
+      return "persist " + std::visit(Kind{}, p.change) + " " + workspace_of(p.change).value;
     }
     std::string operator()(const ArmTimer& a) const { return "arm " + std::to_string(a.id.value); }
     std::string operator()(const CancelTimer& c) const {
@@ -257,9 +265,15 @@ class Harness {
 
   void restore(const Snapshot& snapshot) {
     begin();
+    stored_.clear();
+    for (const auto& rec : snapshot.workspaces) stored_[rec.id] = rec;
     absorb(engine_.restore(snapshot, now_));
     drain();
+    check_store();
   }
+
+  /// check_store() after every event (a long churn test may check only at its end).
+  bool check_every_event = true;
 
   // ---------------- async work ----------------
 
@@ -438,8 +452,21 @@ class Harness {
   void run(const Event& e) {
     absorb(engine_.handle(e, now_));
     drain();
+    check_store();
   }
 
+  /// With a store, what the Persist changes add up to is exactly the Engine's state, after
+  /// every event: no change is missed, none is extra (each carries only what changed).
+ public:
+  void check_store() {
+    if (!options_.durable || !check_every_event) return;
+    const Snapshot held = engine_.snapshot();
+    std::vector<WorkspaceRecord> stored;
+    for (const auto& [id, rec] : stored_) stored.push_back(rec);
+    EXPECT_EQ(stored, held.workspaces) << "the persisted changes differ from the Engine's state";
+  }
+
+ private:
   /// Answers the async work queued while auto_complete was on, including work that the
   /// answers themselves ask for.
   void drain() {
@@ -473,10 +500,13 @@ class Harness {
       } else if (const auto* c = std::get_if<Close>(&e)) {
         closes_[c->conn.value].push_back(static_cast<int>(c->code));
       } else if (const auto* p = std::get_if<Persist>(&e)) {
-        if (const auto* put = std::get_if<WorkspacePut>(&p->change))
-          store[put->workspace.id.value] = put->workspace;
-        else
-          store.erase(std::get<WorkspaceDeleted>(p->change).id.value);
+        const WorkspaceId wid = workspace_of(p->change);
+        apply_change(stored_, p->change);
+        if (auto it = stored_.find(wid); it != stored_.end()) {
+          store[wid.value] = it->second;
+        } else {
+          store.erase(wid.value);
+        }
       } else if (const auto* a = std::get_if<ArmTimer>(&e)) {
         timers_[a->id.value] = a->at;
       } else if (const auto* x = std::get_if<CancelTimer>(&e)) {
@@ -516,6 +546,7 @@ class Harness {
   std::deque<Effect> auto_queue_;
   std::map<std::uint64_t, TimePoint> timers_;
   std::string visible_;
+  std::map<WorkspaceId, WorkspaceRecord> stored_;  // the Persist changes, applied
 };
 
 /// Options with a given capacity, grace and ring timeout (the rest default).

@@ -101,8 +101,10 @@ TEST(Grace, AfterGraceTheOthersGetLeaveAndAReturnIsAnnounced) {
   const Peer back = h.reattend(a);
   EXPECT_EQ(h.only(back.conn).event, "re-attendance-granted");
   EXPECT_EQ(h.only(back.conn).str("accessToken"), a.token);
+  // A former member keeps only its name: it comes back with mic and cam on and the default
+  // avatar (docs/protocol.md §11), whatever it had before (cam off here).
   const json::value returned =
-      J(R"({"id":"$a","name":"Alice","avatar":"","mic":true,"cam":false,"online":true})",
+      J(R"({"id":"$a","name":"Alice","avatar":"","mic":true,"cam":true,"online":true})",
         {{"$a", a.id}});
   for (const ConnId c : {s.owner.conn, b.conn}) {
     EXPECT_EQ(h.only(c).event, "attend");

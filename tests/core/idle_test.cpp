@@ -28,14 +28,14 @@ TEST(Idle, TheRecordSaysSinceWhenNobodyIsOnline) {
   EXPECT_EQ(idle_since(h, s), std::nullopt);
   const Peer guest = h.join(s);
   h.drop(guest.conn);
-  EXPECT_THAT(h.trace(), Not(Contains("persist put " + s.id))) << "the owner is still online";
+  EXPECT_THAT(h.trace(), Not(Contains("persist idle " + s.id))) << "the owner is still online";
   h.advance(5s);
   h.drop(s.owner.conn);
-  EXPECT_THAT(h.trace(), Contains("persist put " + s.id)) << "the last one going offline";
+  EXPECT_THAT(h.trace(), Contains("persist idle " + s.id)) << "the last one going offline";
   EXPECT_EQ(idle_since(h, s), h.now_ms());
   h.reattend(s.owner);
-  EXPECT_THAT(h.trace(), Contains("persist put " + s.id)) << "back online, before the reply";
-  EXPECT_LT(h.position("persist put"), h.position("send"));
+  EXPECT_THAT(h.trace(), Contains("persist idle " + s.id)) << "back online, before the reply";
+  EXPECT_LT(h.position("persist idle"), h.position("send"));
   EXPECT_EQ(idle_since(h, s), std::nullopt);
 }
 

@@ -154,7 +154,7 @@ TEST_F(JsonFileStoreTest, MissingFileIsCreatedWithAHeaderOnlyAndMode0600) {
   ASSERT_EQ(lines.size(), 1u);
   auto version = parse_header(lines[0]);
   ASSERT_TRUE(version) << version.error().message;
-  EXPECT_EQ(*version, 1);
+  EXPECT_EQ(*version, 2);
   struct stat info {};
   ASSERT_EQ(::stat(path_.c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
@@ -208,7 +208,7 @@ TEST_F(JsonFileStoreTest, FileAfterLoadIsACompactReadableSnapshot) {
   ASSERT_EQ(lines.size(), 3u);
   auto header = boost::json::parse(lines[0]).as_object();
   EXPECT_EQ(header.at("format").as_string(), "workspaces-store");
-  EXPECT_EQ(header.at("version").as_int64(), 1);
+  EXPECT_EQ(header.at("version").as_int64(), 2);
   EXPECT_TRUE(header.at("written_ms").is_int64());
   EXPECT_EQ(lines[1], chomp(put_line(workspace("m", "Café ☕"))));
   EXPECT_EQ(lines[2], chomp(put_line(workspace("z", "v4"))));
@@ -360,14 +360,14 @@ TEST_F(JsonFileStoreTest, RepairMovesTheFileAsideAndKeepsTheRecordsBeforeTheBadL
 
 TEST_F(JsonFileStoreTest, NewerVersionIsRefusedEvenWithRepair) {
   const std::string content =
-      "{\"format\":\"workspaces-store\",\"version\":2}\n" + put_line(workspace("a"));
+      "{\"format\":\"workspaces-store\",\"version\":3}\n" + put_line(workspace("a"));
   dir_.write("store.json", content);
   for (bool repair : {false, true}) {
     SCOPED_TRACE(repair);
     auto loaded = make({.path = path_, .repair = repair})->load();
     ASSERT_FALSE(loaded);
     EXPECT_EQ(loaded.error().message.rfind(path_ + ": ", 0), 0u) << loaded.error().message;
-    EXPECT_NE(loaded.error().message.find("written by a newer version (2)"), std::string::npos)
+    EXPECT_NE(loaded.error().message.find("written by a newer version (3)"), std::string::npos)
         << loaded.error().message;
     EXPECT_EQ(read_bytes(path_), content);
     EXPECT_EQ(file_names(dir_.path()), (std::vector<std::string>{"store.json", "store.json.lock"}));

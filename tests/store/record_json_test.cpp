@@ -25,8 +25,7 @@ core::WorkspaceRecord full_record() {
           .pin_hash = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
           .invite = "inv.eyJhbGciOi.sig",
           .members = {{{"a1"}, "Ann", "", true, false}, {{"a2"}, "Bob", "b.png", false, true}},
-          .former = {{{"a3"}, "Cy", "", true, true}},
-          .revoked = {{"a4"}, {"a5"}},
+          .former = {{{"a3"}, "Cy", 1718000000200}, {{"a4"}, "Di", 1718000000300}},
           .call = core::CallRecord{{"c1"}, 1718000000456, {{"a1"}, {"a2"}}},
           .idle_since_ms = std::nullopt};
 }
@@ -73,10 +72,9 @@ TEST(RecordJson, RoundTripsExactly) {
 
 TEST(RecordJson, WritesTheDocumentedFieldsInOrder) {
   const std::string line = put_line(full_record());
-  const std::vector<std::string> keys = {"\"id\"",      "\"name\"",       "\"avatar\"",
-                                         "\"owner\"",   "\"created_ms\"", "\"pin_hash\"",
-                                         "\"invite\"",  "\"members\"",    "\"former\"",
-                                         "\"revoked\"", "\"call\"",       "\"idle_since_ms\""};
+  const std::vector<std::string> keys = {
+      "\"id\"",     "\"name\"",    "\"avatar\"", "\"owner\"", "\"created_ms\"",   "\"pin_hash\"",
+      "\"invite\"", "\"members\"", "\"former\"", "\"call\"",  "\"idle_since_ms\""};
   std::size_t at = 0;
   for (const auto& key : keys) {
     SCOPED_TRACE(key);
@@ -91,6 +89,73 @@ TEST(RecordJson, WritesTheDocumentedFieldsInOrder) {
   EXPECT_NE(line.find("\"call\":{\"id\":\"c1\",\"started_ms\":1718000000456,"
                       "\"participants\":[\"a1\",\"a2\"]}"),
             std::string::npos);
+  EXPECT_NE(line.find("\"former\":[{\"id\":\"a3\",\"name\":\"Cy\",\"left_ms\":1718000000200},"),
+            std::string::npos);
+  EXPECT_EQ(line.find("revoked"), std::string::npos);
+}
+
+TEST(RecordJson, EveryChangeRoundTripsAsOneLine) {
+  const core::WorkspaceId ws{"k3j9x2"};
+  const core::Change changes[] = {
+      core::WorkspacePut{full_record()},
+      core::WorkspaceDeleted{ws},
+      core::MemberPut{ws, {{"a2"}, "Bob", std::string(16384, 'b'), false, true}},
+      core::MemberToggled{ws, {"a2"}, false, true},
+      core::MemberToggled{ws, {"a2"}, true, false},
+      core::MemberLeft{ws, {{"a2"}, "Bob \"B\" ☕", 1718000000999}},
+      core::AttendeeForgotten{ws, {"a2"}},
+      core::CallChanged{ws, core::CallRecord{{"c1"}, 1718000000456, {{"a1"}, {"a2"}}}},
+      core::CallChanged{ws, std::nullopt},
+      core::IdleChanged{ws, 1718000000999},
+      core::IdleChanged{ws, std::nullopt},
+  };
+  for (const auto& change : changes) {
+    const std::string line = change_line(change);
+    SCOPED_TRACE(line.substr(0, 120));
+    ASSERT_EQ(line.back(), '\n');
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "one line only";
+    auto back = parse_change(std::string_view(line).substr(0, line.size() - 1));
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_EQ(*back, change);
+    EXPECT_EQ(core::workspace_of(*back), ws);
+  }
+}
+
+TEST(RecordJson, ChangesAreAsSmallAsWhatChanged) {
+  // Issue 16: a toggle by a member with a 16 KiB avatar wrote ~147 KiB (the whole workspace).
+  const core::WorkspaceId ws{"_Wk3sp4ce01"};
+  const std::string toggle = change_line(core::MemberToggled{ws, {"_Att3nd33ab"}, false, true});
+  EXPECT_EQ(toggle,
+            "{\"toggle\":{\"ws\":\"_Wk3sp4ce01\",\"id\":\"_Att3nd33ab\",\"mic\":false,"
+            "\"cam\":true}}\n");
+  const core::AttendeeRecord big{
+      {"_Att3nd33ab"}, std::string(64, 'n'), std::string(16384, 'a'), true, true};
+  const std::size_t own = json::serialize(json::object{{"id", big.id.value},
+                                                       {"name", big.name},
+                                                       {"avatar", big.avatar},
+                                                       {"mic", true},
+                                                       {"cam", true}})
+                              .size();
+  EXPECT_LT(change_line(core::MemberPut{ws, big}).size(), own + 64);
+  EXPECT_LT(change_line(core::MemberLeft{ws, {big.id, big.name, 1718000000999}}).size(), 160u);
+}
+
+TEST(RecordJson, ReadsFormat1Records) {
+  // Format 1 kept former members whole and a list of revoked ids.
+  const std::string v1 =
+      R"({"put":{"id":"w","name":"n","avatar":"","owner":"a1","created_ms":1,"pin_hash":"",)"
+      R"("invite":"i","members":[{"id":"a1","name":"Ann","avatar":"","mic":true,"cam":true}],)"
+      R"("former":[{"id":"a3","name":"Cy","avatar":"c.png","mic":false,"cam":true}],)"
+      R"("revoked":["a4"],"call":null,"idle_since_ms":null}})";
+  auto change = parse_change(v1, ReadContext{1, 1718000000777});
+  ASSERT_TRUE(change) << change.error().message;
+  const auto& record = std::get<core::WorkspacePut>(*change).workspace;
+  EXPECT_EQ(record.former, (std::vector<core::FormerRecord>{{{"a3"}, "Cy", 1718000000777}}));
+  EXPECT_EQ(record.members.size(), 1u);
+  // Read as format 2 it is missing left_ms.
+  auto as_v2 = parse_change(v1);
+  ASSERT_FALSE(as_v2);
+  EXPECT_NE(as_v2.error().message.find("put.former[0].left_ms: missing"), std::string::npos);
 }
 
 TEST(RecordJson, KeepsUnicodeReadable) {
@@ -149,13 +214,11 @@ TEST(RecordJson, NamesTheBadField) {
       {"member mic string",
        put_with("members", R"([{"id":"a","name":"","avatar":"","mic":"yes","cam":true}])"),
        "put.members[0].mic: expected a boolean"},
-      {"second former missing cam",
-       put_with("former",
-                R"([{"id":"a","name":"","avatar":"","mic":true,"cam":true},
-                    {"id":"b","name":"","avatar":"","mic":true}])"),
-       "put.former[1].cam: missing"},
-      {"revoked not array", put_with("revoked", "{}"), "put.revoked: expected an array"},
-      {"revoked id number", put_with("revoked", "[\"a\",7]"), "put.revoked[1]: expected a string"},
+      {"second former missing left_ms",
+       put_with("former", R"([{"id":"a","name":"","left_ms":1},{"id":"b","name":""}])"),
+       "put.former[1].left_ms: missing"},
+      {"former left_ms string", put_with("former", R"([{"id":"a","name":"","left_ms":"1"}])"),
+       "put.former[0].left_ms: expected an integer"},
       {"call missing", put_with("call", ""), "put.call: missing"},
       {"call wrong type", put_with("call", "[]"), "put.call: expected an object"},
       {"call participants", put_with("call", R"({"id":"c","started_ms":1,"participants":[1]})"),
@@ -165,6 +228,22 @@ TEST(RecordJson, NamesTheBadField) {
       {"put not object", R"({"put":[]})", "put: expected an object"},
       {"del not string", R"({"del":5})", "del: expected a string"},
       {"both kinds", R"({"put":{},"del":"x"})", "both put and del"},
+      {"two new kinds", R"({"toggle":{},"left":{}})", "both toggle and left"},
+      {"member without ws", R"({"member":{"attendee":{}}})", "member.ws: missing"},
+      {"member without attendee", R"({"member":{"ws":"w"}})", "member.attendee: missing"},
+      {"member attendee mic",
+       R"({"member":{"ws":"w","attendee":{"id":"a","name":"","avatar":"","cam":true}}})",
+       "member.attendee.mic: missing"},
+      {"toggle cam string", R"({"toggle":{"ws":"w","id":"a","mic":true,"cam":"no"}})",
+       "toggle.cam: expected a boolean"},
+      {"left former name", R"({"left":{"ws":"w","former":{"id":"a","left_ms":1}}})",
+       "left.former.name: missing"},
+      {"forget id number", R"({"forget":{"ws":"w","id":3}})", "forget.id: expected a string"},
+      {"call not object", R"({"call":{"ws":"w","call":5}})", "call.call: expected an object"},
+      {"call missing", R"({"call":{"ws":"w"}})", "call.call: missing"},
+      {"idle string", R"({"idle":{"ws":"w","idle_since_ms":"1"}})",
+       "idle.idle_since_ms: expected an integer"},
+      {"kind not object", R"({"toggle":[]})", "toggle: expected an object"},
       {"unknown kind", R"({"upsert":{}})", "unknown record kind \"upsert\""},
       {"empty object", "{}", "empty record"},
       {"array", "[1,2]", "a record must be a JSON object"},
@@ -195,14 +274,17 @@ TEST(RecordJson, ErrorsNeverQuoteValues) {
 
 TEST(RecordJson, HeaderRoundTripsAndRejectsOthers) {
   const std::string line = header_line(1718000000000);
-  EXPECT_EQ(line, "{\"format\":\"workspaces-store\",\"version\":1,\"written_ms\":1718000000000}\n");
+  EXPECT_EQ(line, "{\"format\":\"workspaces-store\",\"version\":2,\"written_ms\":1718000000000}\n");
   auto version = parse_header(line.substr(0, line.size() - 1));
   ASSERT_TRUE(version) << version.error().message;
-  EXPECT_EQ(*version, 1);
+  EXPECT_EQ(*version, 2);
 
-  auto newer = parse_header(R"({"format":"workspaces-store","version":2,"extra":true})");
+  auto older = parse_header(R"({"format":"workspaces-store","version":1})");
+  ASSERT_TRUE(older);
+  EXPECT_EQ(*older, 1);
+  auto newer = parse_header(R"({"format":"workspaces-store","version":3,"extra":true})");
   ASSERT_TRUE(newer);
-  EXPECT_EQ(*newer, 2);
+  EXPECT_EQ(*newer, 3);
 
   for (const std::string bad :
        {R"({"format":"other","version":1})", R"({"version":1})", R"({"format":"workspaces-store"})",

@@ -31,7 +31,7 @@ Effects Engine::Impl::ring(Caller& c, const RingReq& req, TimePoint now) {
   if (!ws.call) {
     // The server assigns the call id; a client-sent one is ignored (PROTOCOL.md §4).
     ws.call = Call{CallRecord{CallId{new_id()}, unix_ms(now), {ws.owner}}, {}};
-    persist(out, ws);
+    persist_call(out, ws);
     log(out, LogLevel::kInfo, "call.started",
         {{"workspace", ws.id.value}, {"call", ws.call->rec.id.value}});
   }
@@ -80,7 +80,7 @@ Effects Engine::Impl::answer(Caller& c, const AnswerReq& req, TimePoint now) {
   cancel(out, timer);
   call.rings.erase(self);
   if (!call.has_participant(self)) call.rec.participants.push_back(self);
-  persist(out, ws);
+  persist_call(out, ws);
   ok(c.to, out);
   json::object data{{"workspace", views::id_only(ws.id.value)},
                     {"callee", views::brief(c.self->rec)},
@@ -115,7 +115,7 @@ Effects Engine::Impl::busy(Caller& c, const BusyReq& req, TimePoint now) {
   }
   if (participant) {
     std::erase(ws.call->rec.participants, self);
-    persist(out, ws);
+    persist_call(out, ws);
   }
   ok(c.to, out);
   push(out, online(ws, &self), ServerEvent::kBusy, busy_data(ws, c.self->rec, "declined"));
@@ -134,7 +134,7 @@ Effects Engine::Impl::hangup(Caller& c, const HangupReq& req, TimePoint now) {
   Effects out;
   Effects ended;
   end_call(ws, ended);
-  persist(out, ws);
+  persist_call(out, ws);
   ok(c.to, out);
   out.insert(out.end(), std::make_move_iterator(ended.begin()),
              std::make_move_iterator(ended.end()));
@@ -176,6 +176,13 @@ void Engine::Impl::detach_from_call(Workspace& ws, const AttendeeId& aid, Effect
     }
   }
   std::erase(call.rec.participants, aid);
+}
+
+void Engine::Impl::detach_and_persist(Workspace& ws, const AttendeeId& aid, Effects& out) {
+  const std::optional<CallRecord> before = ws.call ? std::optional(ws.call->rec) : std::nullopt;
+  detach_from_call(ws, aid, out);
+  const std::optional<CallRecord> after = ws.call ? std::optional(ws.call->rec) : std::nullopt;
+  if (before != after) persist_call(out, ws);
 }
 
 void Engine::Impl::end_call(Workspace& ws, Effects& out) {

@@ -51,7 +51,7 @@ Effects Engine::Impl::finish_create(const PendingCreate& p, Result<std::string> 
   Member& me = bind_member(stored, std::move(rec), p.to.conn);
 
   Effects out;
-  persist(out, stored);
+  persist(out, WorkspacePut{stored.record()});
   json::object w{{"id", wid.value},      {"name", stored.name},          {"avatar", stored.avatar},
                  {"owner", owner.value}, {"created", stored.created_ms}, {"token", stored.invite}};
   out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kCreated,
@@ -210,8 +210,8 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
   const AttendeeId aid = me.rec.id;
 
   Effects out;
-  track_idle(ws, now, out);
-  persist(out, ws);
+  persist(out, MemberPut{ws.id, me.rec});
+  update_idle(ws, now, out);
   out.push_back(Send{p.to.conn, reply(p.to, ServerEvent::kAttendanceGranted,
                                       granted_data(ws, aid, issue_access(ws, aid, now)))});
   push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
@@ -238,7 +238,7 @@ Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessCl
     }
     cancel(out, mem->grace_timer);
     bind_member(ws, mem->rec, to.conn);
-    if (track_idle(ws, now, out)) persist(out, ws);
+    update_idle(ws, now, out);
     out.push_back(
         Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted, granted_data(ws, aid, token))});
     log(out, LogLevel::kInfo, "attendee.resumed",
@@ -249,14 +249,14 @@ Effects Engine::Impl::re_attend(const ReplyTo& to, Workspace& ws, const AccessCl
   if (ws.members.size() >= opt.max_capacity) {
     return full(to, ws);
   }
-  auto fit = ws.former.find(aid);
-  AttendeeRecord rec =
-      fit != ws.former.end()
-          ? fit->second
-          : AttendeeRecord{aid, opt.anonymous_attendee, opt.default_attendee_avatar, true, true};
+  // A former member (the authentication step refused anyone else): its name is kept, its
+  // avatar is not (docs/protocol.md §11).
+  const FormerRecord* former = ws.former.find(aid);
+  AttendeeRecord rec{aid, former ? former->name : opt.anonymous_attendee,
+                     opt.default_attendee_avatar, true, true};
   Member& me = bind_member(ws, std::move(rec), to.conn);
-  track_idle(ws, now, out);
-  persist(out, ws);
+  persist(out, MemberPut{ws.id, me.rec});
+  update_idle(ws, now, out);
   out.push_back(
       Send{to.conn, reply(to, ServerEvent::kReAttendanceGranted, granted_data(ws, aid, token))});
   push(out, online(ws, &aid), ServerEvent::kAttend, views::attendee(me.rec, true));
@@ -269,15 +269,12 @@ Effects Engine::Impl::leave(Caller& c, TimePoint now) {
   Workspace& ws = *c.ws;
   const AttendeeId aid = c.claims.aid;
   Effects out;
-  detach_from_call(ws, aid, out);
+  detach_and_persist(ws, aid, out);
   AttendeeRecord rec = c.self->rec;
   cancel(out, c.self->grace_timer);
-  ws.members.erase(aid);
-  std::erase(ws.join_order, aid);
-  ws.former[aid] = rec;
+  retire_member(ws, aid, now, out);
   unbind(c.to.conn);
-  track_idle(ws, now, out);
-  persist(out, ws);
+  update_idle(ws, now, out);
   out.push_back(Send{
       c.to.conn, reply(c.to, ServerEvent::kLeft, {{"workspace", views::id_only(ws.id.value)}})});
   push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
@@ -311,22 +308,22 @@ Effects Engine::Impl::kick(Caller& c, const KickReq& req, TimePoint now) {
     return alert(c.to, ErrorCode::kForbidden, "the owner cannot be kicked");
   }
   Member* target = ws.member(req.target);
-  const bool former = ws.former.count(req.target) > 0;
+  const bool former = ws.former.contains(req.target);
   if (!target && !former)
     return alert(c.to, ErrorCode::kNotFound, "no such attendee", "attendee.id");
   Effects out;
-  ws.revoked.insert(req.target);
   std::optional<ConnId> target_conn;
   if (target) {
-    detach_from_call(ws, req.target, out);
+    detach_and_persist(ws, req.target, out);
     target_conn = target->conn;
     cancel(out, target->grace_timer);
     ws.members.erase(req.target);
     std::erase(ws.join_order, req.target);
   }
+  // Forgotten is revoked: its tokens now get token_revoked (docs/protocol.md §11).
   ws.former.erase(req.target);
-  track_idle(ws, now, out);
-  persist(out, ws);
+  persist(out, AttendeeForgotten{ws.id, req.target});
+  update_idle(ws, now, out);
   json::object data{{"id", req.target.value}};
   out.push_back(Send{c.to.conn, reply(c.to, ServerEvent::kKicked, data)});
   push(out, online(ws, &c.claims.aid), ServerEvent::kKicked, data);
@@ -344,7 +341,7 @@ Effects Engine::Impl::toggle(Caller& c, bool mic, const ToggleReq& req) {
   Workspace& ws = *c.ws;
   (mic ? c.self->rec.mic : c.self->rec.cam) = req.state;
   Effects out;
-  persist(out, ws);
+  persist(out, MemberToggled{ws.id, c.claims.aid, c.self->rec.mic, c.self->rec.cam});
   ok(c.to, out);
   push(out, online(ws, &c.claims.aid), mic ? ServerEvent::kMicToggle : ServerEvent::kCamToggle,
        {{"attendee", views::id_only(c.claims.aid.value)}, {"state", req.state}});
@@ -365,16 +362,12 @@ Effects Engine::Impl::grace_expired(Workspace& ws, const AttendeeId& aid, TimePo
   Effects out;
   Member* mem = ws.member(aid);
   if (!mem) return out;
-  detach_from_call(ws, aid, out);
+  detach_and_persist(ws, aid, out);
   AttendeeRecord rec = mem->rec;
-  ws.members.erase(aid);
-  std::erase(ws.join_order, aid);
-  ws.former[aid] = rec;
-  persist(out, ws);
+  retire_member(ws, aid, now, out);
   push(out, online(ws), ServerEvent::kLeave, views::brief(rec));
   log(out, LogLevel::kInfo, "attendee.expired",
       {{"workspace", ws.id.value}, {"attendee", aid.value}});
-  (void)now;
   return out;
 }
 
