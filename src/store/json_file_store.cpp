@@ -40,6 +40,9 @@ using detail::BadLine;
 using detail::UniqueFd;
 using Workspaces = std::map<core::WorkspaceId, core::WorkspaceRecord>;
 
+/// The most bytes of changes one write and sync takes from the queue.
+constexpr std::size_t kMaxBatchBytes = 1 << 20;
+
 std::int64_t now_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
@@ -342,8 +345,23 @@ void JsonFileStore::run_writer() {
   for (;;) {
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything queued is written
-    // Whatever queued while the previous batch was syncing goes in one write and one sync.
-    std::vector<Pending> batch = std::exchange(queue_, {});
+    // Whatever queued while the previous batch was syncing goes in one write and one sync, up
+    // to kMaxBatchBytes: compaction runs between batches, so the journal never outgrows its
+    // threshold by more than one batch however long the queue is.
+    std::vector<Pending> batch;
+    std::size_t bytes = 0, taken = 0;
+    while (taken < queue_.size() &&
+           (taken == 0 || bytes + queue_[taken].line.size() <= kMaxBatchBytes)) {
+      bytes += queue_[taken].line.size();
+      ++taken;
+    }
+    if (taken == queue_.size()) {
+      batch = std::exchange(queue_, {});
+    } else {
+      batch.assign(std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(taken)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+    }
     lock.unlock();
     write_batch(batch);
     lock.lock();

@@ -9,9 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -502,6 +504,128 @@ TEST_F(JsonFileStoreTest, CompactionKeepsTheFileSmall) {
   }
   EXPECT_EQ(reopen(),
             (std::vector{workspace("w0", "597"), workspace("w1", "598"), workspace("w2", "599")}));
+}
+
+TEST_F(JsonFileStoreTest, EveryKindOfChangeSurvivesAReopen) {
+  const core::WorkspaceId ws{"w"};
+  const core::AttendeeRecord bob{{"a2"}, "Bob", "b.png", true, true};
+  const core::AttendeeRecord cy{{"a3"}, "Cy", "c.png", true, true};
+  const std::vector<core::Change> changes = {
+      core::WorkspacePut{workspace("w")},
+      core::MemberPut{ws, bob},
+      core::MemberPut{ws, cy},
+      core::MemberToggled{ws, bob.id, false, true},
+      core::CallChanged{ws, core::CallRecord{{"c1"}, 5, {{"owner-1"}, bob.id}}},
+      core::MemberLeft{ws, {cy.id, "Cy", 7}},
+      core::IdleChanged{ws, 9},
+      core::MemberPut{ws, {{"a4"}, "Di", "", true, true}},
+      core::AttendeeForgotten{ws, {"a4"}},
+      core::MemberToggled{{"gone"}, bob.id, false, false},  // no such workspace: nothing
+      core::WorkspacePut{workspace("x")},
+      core::WorkspaceDeleted{{"x"}},
+  };
+  std::map<core::WorkspaceId, core::WorkspaceRecord> want;
+  {
+    auto store = open();
+    for (const auto& change : changes) {
+      core::apply_change(want, change);
+      ASSERT_TRUE(apply_and_wait(*store, change));
+    }
+  }
+  ASSERT_EQ(want.size(), 1u);
+  const core::WorkspaceRecord& w = want.at(ws);
+  EXPECT_EQ(w.members, (std::vector<core::AttendeeRecord>{workspace("w").members[0],
+                                                          {{"a2"}, "Bob", "b.png", false, true}}));
+  EXPECT_EQ(w.former, (std::vector<core::FormerRecord>{{cy.id, "Cy", 7}}));
+  EXPECT_EQ(w.idle_since_ms, 9);
+  EXPECT_EQ(reopen(), std::vector{w});
+}
+
+TEST_F(JsonFileStoreTest, AFormat1FileLoadsAndIsRewrittenAsFormat2) {
+  // Written by the version before: former members whole, a list of revoked ids.
+  dir_.write(
+      "store.json",
+      R"({"format":"workspaces-store","version":1,"written_ms":1718000000000})"
+      "\n"
+      R"({"put":{"id":"w","name":"n","avatar":"","owner":"a1","created_ms":1,"pin_hash":"",)"
+      R"("invite":"i","members":[{"id":"a1","name":"Ann","avatar":"","mic":true,"cam":true}],)"
+      R"("former":[{"id":"a3","name":"Cy","avatar":"c.png","mic":false,"cam":true}],)"
+      R"("revoked":["a4"],"call":null,"idle_since_ms":5}})"
+      "\n");
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const auto loaded = reopen();
+  ASSERT_EQ(loaded.size(), 1u);
+  ASSERT_EQ(loaded[0].former.size(), 1u);
+  EXPECT_EQ(loaded[0].former[0].name, "Cy");
+  // Format 1 has no time of leaving: the load's, so their tokens get a whole lifetime.
+  EXPECT_GE(loaded[0].former[0].left_ms, before);
+  EXPECT_EQ(loaded[0].idle_since_ms, 5);
+  const std::string text = read_bytes(path_);
+  EXPECT_NE(text.find("\"version\":2"), std::string::npos);
+  EXPECT_EQ(text.find("revoked"), std::string::npos);
+  EXPECT_EQ(text.find("c.png"), std::string::npos);
+  EXPECT_EQ(reopen(), loaded);
+}
+
+TEST_F(JsonFileStoreTest, BytesWrittenAreInProportionToTheChangeOverTenThousandCycles) {
+  // Issue 16: 10,000 attend->leave cycles with 16 KiB avatars wrote 7.1 GB for an 8.8 MB file
+  // (every change rewrote the whole workspace), and a toggle ~147 KiB.
+  constexpr int kCycles = 10000;
+  constexpr std::size_t kMaxFormer = 1000;
+  const core::WorkspaceId ws{"w"};
+  const std::string name(64, 'n');
+  const std::string avatar(16384, 'a');
+  const std::size_t own_record =
+      change_line(core::MemberPut{ws, {{"_0000000000"}, name, avatar, true, true}}).size();
+  auto store = open();
+  ASSERT_TRUE(apply_and_wait(*store, core::WorkspacePut{workspace("w")}));
+  // Five members with the largest avatars, as a full workspace has.
+  for (int m = 0; m < 4; ++m) {
+    ASSERT_TRUE(apply_and_wait(
+        *store, core::MemberPut{ws, {{"_m" + std::to_string(m)}, name, avatar, true, true}}));
+  }
+  const auto start = store->stats();
+  std::deque<core::AttendeeId> former;
+  std::promise<void> last;
+  for (int i = 0; i < kCycles; ++i) {
+    const core::AttendeeId id{"_" + std::to_string(1000000000 + i)};
+    store->apply(core::MemberPut{ws, {id, name, avatar, true, true}}, nullptr);
+    store->apply(core::MemberLeft{ws, {id, name, i}}, nullptr);
+    former.push_back(id);
+    if (former.size() > kMaxFormer) {  // what the Engine does past max_former
+      store->apply(core::AttendeeForgotten{ws, former.front()}, nullptr);
+      former.pop_front();
+    }
+  }
+  store->apply(core::MemberToggled{ws, {"_m0"}, false, true},
+               [&](core::Result<void>) { last.set_value(); });
+  ASSERT_EQ(last.get_future().wait_for(60s), std::future_status::ready);
+  const auto end = store->stats();
+  const double per_cycle =
+      static_cast<double>((end.bytes + end.snapshot_bytes) - (start.bytes + start.snapshot_bytes)) /
+      kCycles;
+  EXPECT_GT(end.compactions, start.compactions) << "compaction is part of what is measured";
+  EXPECT_LE(per_cycle, 2.0 * own_record) << "bytes per attend+leave, compaction amortised";
+  EXPECT_LT(fs::file_size(path_), 4u << 20) << "the file stays bounded";
+
+  // A toggle by a member with a 16 KiB avatar: one short line.
+  const auto before_toggles = store->stats();
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(apply_and_wait(*store, core::MemberToggled{ws, {"_m1"}, i % 2 == 0, true}));
+  }
+  const auto after_toggles = store->stats();
+  const double per_toggle =
+      static_cast<double>((after_toggles.bytes + after_toggles.snapshot_bytes) -
+                          (before_toggles.bytes + before_toggles.snapshot_bytes)) /
+      100;
+  EXPECT_LE(per_toggle, 8192.0);
+  store.reset();
+  const auto loaded = reopen();
+  ASSERT_EQ(loaded.size(), 1u);
+  EXPECT_EQ(loaded[0].former.size(), kMaxFormer);
+  EXPECT_EQ(loaded[0].members.size(), 5u);
 }
 
 TEST_F(JsonFileStoreTest, ApplyBeforeLoadFails) {
