@@ -71,18 +71,34 @@ async function receiveAll(member, count, timeout) {
 }
 
 describe('connection limits', () => {
-  test('max_connections: the next upgrade gets 503 until a connection ends', async (t) => {
+  test('max_connections: held by members, the next upgrade gets 503 until a connection ends', async (t) => {
     const server = await withServer(t, { config: { max_connections: 3 } });
-    const open = [];
-    for (let i = 0; i < 3; i++) open.push(await upgrade(server.url));
-    assert.deepEqual(open.map((o) => o.status), [101, 101, 101]);
+    // Bound members are never evicted (docs/protocol.md §11): only they make the server full.
+    const members = [];
+    for (let i = 0; i < 3; i++) {
+      const client = await Client.connect(server.url);
+      await createWorkspace(client);
+      members.push(client);
+    }
     const over = await upgrade(server.url, { localAddress: '127.0.0.9' });
     assert.equal(over.status, 503);
     assert.match(over.body, /max_connections/);
     await expectMetric(server, refused('max_connections'), 1);
-    open[0].ws.close();
+    members[0].close();
     await waitUntil(async () => (await upgrade(server.url)).status === 101, { what: 'a place freed by a close' });
-    for (const o of open) o.ws.terminate();
+  });
+
+  test('max_connections: a connection that is not a member makes room for a newcomer, the oldest first', async (t) => {
+    const server = await withServer(t, { config: { max_connections: 3 } });
+    const idle = [];
+    for (let i = 0; i < 3; i++) idle.push(await upgrade(server.url));
+    const closed = idle.map((o) => new Promise((resolve) => o.ws.once('close', () => resolve(true))));
+    const newcomer = await upgrade(server.url, { localAddress: '127.0.0.9' });
+    assert.equal(newcomer.status, 101);
+    assert.equal(await withTimeout(closed[0], 2000, 'the oldest to be evicted'), true);
+    assert.ok(idle[1].ws.readyState === WebSocket.OPEN && idle[2].ws.readyState === WebSocket.OPEN);
+    await expectMetric(server, 'workspaces_connections_evicted_total', 1);
+    for (const o of [...idle, newcomer]) o.ws.terminate();
   });
 
   test('max_connections_per_ip: 429 for the address over it, others unaffected', async (t) => {
@@ -195,7 +211,7 @@ describe('under the defaults', () => {
     },
   });
 
-  test('a full workspace in a call (offers, answers, 40 candidates per pair at once) meets no limit', async () => {
+  test('a full workspace in a call (10 KiB offers, answers, 40 candidates per pair at once) meets no limit, bytes included', async () => {
     const { owner, guests } = await setupWorkspace(fixture.url, { guests: 4 });
     const members = [owner, ...guests];
     const expected = new Map(members.map((m) => [m.id, 0]));
@@ -204,7 +220,8 @@ describe('under the defaults', () => {
     for (const from of members) {
       for (const to of members) {
         if (from === to) continue;
-        from.client.send('negotiation', { accessToken: from.token, attendee: { id: to.id }, message: { type: 'offer', sdp: 'v=0\r\n'.repeat(100) } });
+        // A real offer with several media sections and codecs: 10 KiB.
+        from.client.send('negotiation', { accessToken: from.token, attendee: { id: to.id }, message: { type: 'offer', sdp: 'a=rtpmap:96 VP8/90000\r\n'.repeat(445) } });
         for (let c = 0; c < 40; c++) {
           from.client.send('icecandidate', { accessToken: from.token, attendee: { id: to.id }, candidate: { candidate: `candidate:${c} 1 udp 2122260223 192.0.2.1 ${50000 + c} typ host`, sdpMid: '0' } });
         }
@@ -223,6 +240,7 @@ describe('under the defaults', () => {
       await expectMetric(fixture.server, refused(reason), 0);
     }
     await expectMetric(fixture.server, 'workspaces_messages_rate_limited_total', 0);
+    await expectMetric(fixture.server, 'workspaces_bytes_rate_limited_total', 0);
   });
 });
 
