@@ -97,7 +97,8 @@ describe('connection limits', () => {
     assert.equal(newcomer.status, 101);
     assert.equal(await withTimeout(closed[0], 2000, 'the oldest to be evicted'), true);
     assert.ok(idle[1].ws.readyState === WebSocket.OPEN && idle[2].ws.readyState === WebSocket.OPEN);
-    await expectMetric(server, 'workspaces_connections_evicted_total', 1);
+    // Every new connection at the limit evicts (the /metrics requests below too).
+    await waitUntil(async () => (await metric(server, 'workspaces_connections_evicted_total')) >= 1, { timeout: 3000, what: 'the eviction in /metrics' });
     for (const o of [...idle, newcomer]) o.ws.terminate();
   });
 
@@ -425,16 +426,17 @@ describe('every frame counts (issue 16)', () => {
   });
 
   test('bytes_per_second and bytes_burst: large frames beyond the byte budget get rate_limited', async (t) => {
-    const server = await withServer(t, { config: { bytes_per_second: 50000, bytes_burst: 100000 } });
+    const server = await withServer(t, { config: { bytes_per_second: 10000, bytes_burst: 100000 } });
     const { owner } = await setupWorkspace(server.url, { guests: 0 });
-    // Ten 30 KB requests at once: about three fit the 100 KB burst; the message rate is far off.
+    // Ten 30 KB requests at once: three fit the 100 KB burst, and the fourth's bytes take 2 s to
+    // come back; the message rate is far off.
     const pad = 'x'.repeat(30_000);
     const replies = await Promise.all(
       Array.from({ length: 10 }, () => owner.client.request('attendees', { accessToken: owner.token, pad })),
     );
     const limited = replies.filter((r) => r.event === 'alert' && r.data.code === 'rate_limited');
     t.diagnostic(`${limited.length} of 10 refused: ${replies.map((r) => r.data.code ?? r.event)}`);
-    assert.ok(limited.length >= 6 && limited.length <= 8, `${limited.length} of 10 refused`);
+    assert.ok(limited.length >= 6 && limited.length <= 7, `${limited.length} of 10 refused`);
     for (const alert of limited) assert.ok(alert.data.retryAfter >= 1);
     await waitUntil(async () => (await metric(server, 'workspaces_bytes_rate_limited_total')) >= 6, { timeout: 3000, what: 'the byte refusals in /metrics' });
   });
