@@ -41,6 +41,8 @@ const SERVER_CONFIG = {
   new_connections_per_ip_burst: 1000000,
   messages_per_second: 1000000,
   messages_burst: 1000000,
+  bytes_per_second: 2000000000,
+  bytes_burst: 2000000000,
   // No WebSocket pings during a run: the load generator writes its frames to the socket itself,
   // and Beast's automatic pong to a ping could land inside one of those writes.
   ping_interval_ms: 3600000,

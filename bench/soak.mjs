@@ -102,6 +102,8 @@ export function soakConfig(grace) {
     new_connections_per_ip_burst: 100,
     messages_per_second: 100,
     messages_burst: 300,
+    bytes_per_second: 262144,
+    bytes_burst: 1048576,
     workspaces_per_ip_per_hour: 60,
     allowed_origins: [],
     handshake_timeout_ms: 5000,

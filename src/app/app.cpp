@@ -65,6 +65,8 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.max_bad_frames = static_cast<int>(c.max_bad_frames);
   o.messages_per_second = static_cast<double>(c.messages_per_second);
   o.messages_burst = static_cast<double>(c.messages_burst);
+  o.bytes_per_second = static_cast<double>(c.bytes_per_second);
+  o.bytes_burst = static_cast<double>(c.bytes_burst);
   o.workspaces_per_ip_per_hour = static_cast<int>(c.workspaces_per_ip_per_hour);
   o.pin_max_failures = static_cast<int>(c.pin_max_failures);
   o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
@@ -234,14 +236,22 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
   net::init_logging(cfg.log_format == config::LogFormat::kJson, to_spdlog(cfg.log_level));
   for (const auto& w : warnings) net::log_message(spdlog::level::warn, w);
   if (cfg.development) net::log_message(spdlog::level::debug, config::describe(cfg));
-  // Each connection is a file descriptor; a few dozen more serve the store, TLS files and logs.
+  // Each connection is a file descriptor: max_connections comes from the limit, minus a
+  // reserve for health checks and the process's own files (docs/protocol.md §11).
   const std::uint64_t fd_limit = raise_open_file_limit();
-  if (fd_limit != 0 && fd_limit < static_cast<std::uint64_t>(cfg.max_connections) + 64) {
+  const ConnectionBudget budget =
+      connection_budget(fd_limit, static_cast<std::uint64_t>(cfg.max_connections));
+  if (budget.clamped) {
     net::log_event(spdlog::level::warn, "server.fd_limit",
                    {{"limit", std::to_string(fd_limit)},
                     {"max_connections", std::to_string(cfg.max_connections)},
+                    {"clamped_to", std::to_string(budget.max_connections)},
                     {"hint", "raise LimitNOFILE (systemd) or ulimit -Hn to hold max_connections"}});
   }
+  net::log_event(spdlog::level::info, "server.connections",
+                 {{"fd_limit", std::to_string(fd_limit)},
+                  {"max_connections", std::to_string(budget.max_connections)},
+                  {"max_held", std::to_string(budget.max_held)}});
 
   auth::JwtCodec tokens(cfg.magick_token);
   auth::PinHasher pins(cfg.salt_string);
@@ -284,6 +294,7 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
          {"workspaces_calls", static_cast<double>(s.calls)}},
         {{"workspaces_expired_total", static_cast<double>(s.expired_workspaces)},
          {"workspaces_messages_rate_limited_total", static_cast<double>(s.messages_rate_limited)},
+         {"workspaces_bytes_rate_limited_total", static_cast<double>(s.bytes_rate_limited)},
          {"workspaces_rate_limit_closes_total", static_cast<double>(s.rate_limit_closes)},
          {"workspaces_creates_rate_limited_total", static_cast<double>(s.workspaces_rate_limited)},
          {"workspaces_store_changes_total", static_cast<double>(written.changes)},
@@ -292,7 +303,10 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
          {"workspaces_store_written_bytes_total",
           static_cast<double>(written.bytes + written.snapshot_bytes)}});
   };
-  auto server = net::Server::open(ioc, server_options(cfg, metrics), runtime, hooks);
+  net::ServerOptions options = server_options(cfg, metrics);
+  options.max_connections = static_cast<std::size_t>(budget.max_connections);
+  options.max_held_connections = static_cast<std::size_t>(budget.max_held);
+  auto server = net::Server::open(ioc, std::move(options), runtime, hooks);
   if (!server) {
     net::log_message(spdlog::level::err, "cannot start: " + server.error().message);
     return 1;

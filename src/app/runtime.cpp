@@ -251,6 +251,9 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
               });
             },
             [&](core::Log& l) { net::log_event(l); },
+            [&](core::Bound& b) {
+              if (auto it = conns.find(b.conn); it != conns.end()) it->second->set_bound(b.bound);
+            },
         },
         effect);
   }
@@ -280,13 +283,15 @@ void Runtime::on_open(std::shared_ptr<net::Connection> conn, std::string peer_ip
   });
 }
 
-void Runtime::on_text(ConnId conn, net::Transport transport, std::string text) {
+void Runtime::on_text(ConnId conn, net::Transport transport, std::string text,
+                      net::FrameCount counted) {
   // Parse on the I/O thread (parallel); only the Engine step is serialised. Both framings
   // decode into the same Request, so the Engine never knows the transport.
   auto received_at = std::chrono::steady_clock::now();
   core::Request req =
       transport == net::Transport::kNative ? proto::parse(text) : proto::parse_socketio(text);
-  asio::dispatch(impl_->strand, [self = impl_, conn, req = std::move(req), received_at]() mutable {
+  asio::dispatch(impl_->strand, [self = impl_, conn, req = std::move(req), received_at,
+                                 counted]() mutable {
     auto it = self->conns.find(conn);
     if (it == self->conns.end()) return;
     self->parts.metrics.frame_in(it->second->transport(), req.event ? req.event_name : "invalid");
@@ -296,7 +301,7 @@ void Runtime::on_text(ConnId conn, net::Transport transport, std::string text) {
           {{"conn", std::to_string(conn.value)}, {"name", req.event ? req.event_name : "invalid"}});
     }
     const bool relay = is_relay(req);
-    self->handle(core::Received{conn, std::move(req)});
+    self->handle(core::Received{conn, std::move(req), counted.frames, counted.bytes});
     if (relay) {
       self->parts.metrics.observe_relay_latency(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - received_at).count());
@@ -304,12 +309,18 @@ void Runtime::on_text(ConnId conn, net::Transport transport, std::string text) {
   });
 }
 
-void Runtime::on_binary(ConnId conn) {
+void Runtime::on_binary(ConnId conn, net::FrameCount counted) {
   core::Request req;
   req.frame_error = core::Error{core::ErrorCode::kBadRequest,
                                 "binary frames are not supported: send JSON text", "", 0};
-  asio::dispatch(impl_->strand, [self = impl_, conn, req = std::move(req)]() mutable {
-    self->handle(core::Received{conn, std::move(req)});
+  asio::dispatch(impl_->strand, [self = impl_, conn, req = std::move(req), counted]() mutable {
+    self->handle(core::Received{conn, std::move(req), counted.frames, counted.bytes});
+  });
+}
+
+void Runtime::on_frames(ConnId conn, net::FrameCount counted) {
+  asio::dispatch(impl_->strand, [self = impl_, conn, counted] {
+    self->handle(core::FramesReceived{conn, counted.frames, counted.bytes});
   });
 }
 

@@ -51,8 +51,10 @@ class Runtime final : public net::ConnectionHandler {
   void restore(const core::Snapshot& snapshot);
 
   void on_open(std::shared_ptr<net::Connection> conn, std::string peer_ip) override;
-  void on_text(core::ConnId conn, net::Transport transport, std::string text) override;
-  void on_binary(core::ConnId conn) override;
+  void on_text(core::ConnId conn, net::Transport transport, std::string text,
+               net::FrameCount counted) override;
+  void on_binary(core::ConnId conn, net::FrameCount counted) override;
+  void on_frames(core::ConnId conn, net::FrameCount counted) override;
   void on_close(core::ConnId conn) override;
 
   /// Sends `server-shutdown` to every client (PROTOCOL.md §4.3).

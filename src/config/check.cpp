@@ -131,6 +131,14 @@ core::Result<std::vector<std::string>> check(Config& config, RandomSecretFn gen)
                        std::to_string(call_burst) + "); such calls will meet rate_limited");
   }
 
+  // One message of max_frame_bytes must fit the byte bucket, or it could never pass.
+  if (config.bytes_burst < config.max_frame_bytes + 14) {
+    warnings.push_back("bytes_burst " + std::to_string(config.bytes_burst) +
+                       " is below one frame of max_frame_bytes (" +
+                       std::to_string(config.max_frame_bytes) +
+                       "): a message that large takes the whole bucket");
+  }
+
   // PROTOCOL.md §6: which ICE source will answer `iceservers`.
   const bool has_sid = !config.twilio_account_sid.empty();
   const bool has_auth = !config.twilio_auth_token.empty();
@@ -211,6 +219,8 @@ std::string describe(const Config& c) {
   line("new_connections_per_ip_burst", c.new_connections_per_ip_burst);
   line("messages_per_second", c.messages_per_second);
   line("messages_burst", c.messages_burst);
+  line("bytes_per_second", c.bytes_per_second);
+  line("bytes_burst", c.bytes_burst);
   line("workspaces_per_ip_per_hour", c.workspaces_per_ip_per_hour);
   line("allowed_origins", c.allowed_origins.empty() ? "[] (any)" : list(c.allowed_origins));
   line("handshake_timeout_ms", c.handshake_timeout_ms);

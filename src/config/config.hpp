@@ -88,12 +88,16 @@ struct Config {
   boost::json::array ice_servers;         // static RTCIceServer list, shape already validated
 
   // ---- config file: abuse limits (§10) ----
-  std::int64_t max_connections = 50000;
+  std::int64_t max_connections = 0;  // 0: what the descriptor limit allows, minus a reserve
   std::int64_t max_connections_per_ip = 200;
   std::int64_t new_connections_per_ip_per_second = 50;
   std::int64_t new_connections_per_ip_burst = 100;
   std::int64_t messages_per_second = 100;
   std::int64_t messages_burst = 300;
+  // Bytes on the wire per connection (every frame's, headers included), a token bucket like
+  // messages': far above a full call (a 5-member call's burst is under 100 KiB).
+  std::int64_t bytes_per_second = 262144;
+  std::int64_t bytes_burst = 1048576;
   std::int64_t workspaces_per_ip_per_hour = 60;
   std::vector<std::string> allowed_origins;  // empty = any origin
   std::int64_t handshake_timeout_ms = 5000;

@@ -113,22 +113,30 @@ Snapshot Engine::snapshot() const {
 
 Effects Engine::handle(const Event& event, TimePoint now) {
   auto& m = *impl_;
-  return std::visit(Overloaded{
-                        [&](const Connected& e) -> Effects {
-                          Conn conn;
-                          conn.ip = e.peer_ip;
-                          conn.bucket.tokens = m.opt.messages_burst;
-                          conn.bucket.refilled = now;
-                          m.conns[e.conn] = std::move(conn);
-                          return {};
-                        },
-                        [&](const Received& e) { return m.on_received(e.conn, e.request, now); },
-                        [&](const Disconnected& e) { return m.on_disconnected(e.conn, now); },
-                        [&](const Completed& e) { return m.on_completed(e, now); },
-                        [&](const TimerFired& e) { return m.on_timer(e.id, now); },
-                        [&](const ShutdownStarted& e) { return m.on_shutdown(e.retry_after_s); },
-                    },
-                    event);
+  Effects out =
+      std::visit(Overloaded{
+                     [&](const Connected& e) -> Effects {
+                       Conn conn;
+                       conn.ip = e.peer_ip;
+                       conn.bucket.frames = TokenBucket<TimePoint>(m.message_rate(), now);
+                       conn.bucket.bytes = TokenBucket<TimePoint>(m.byte_rate(), now);
+                       m.conns[e.conn] = std::move(conn);
+                       return {};
+                     },
+                     [&](const Received& e) { return m.on_received(e, now); },
+                     [&](const FramesReceived& e) { return m.on_frames(e, now); },
+                     [&](const Disconnected& e) { return m.on_disconnected(e.conn, now); },
+                     [&](const Completed& e) { return m.on_completed(e, now); },
+                     [&](const TimerFired& e) { return m.on_timer(e.id, now); },
+                     [&](const ShutdownStarted& e) { return m.on_shutdown(e.retry_after_s); },
+                 },
+                 event);
+  if (!m.bound_changes.empty()) {
+    out.insert(out.begin(), std::make_move_iterator(m.bound_changes.begin()),
+               std::make_move_iterator(m.bound_changes.end()));
+    m.bound_changes.clear();
+  }
+  return out;
 }
 
 EngineStats Engine::stats() const {
@@ -142,6 +150,7 @@ EngineStats Engine::stats() const {
   }
   s.expired_workspaces = impl_->expired_workspaces;
   s.messages_rate_limited = impl_->messages_rate_limited;
+  s.bytes_rate_limited = impl_->bytes_rate_limited;
   s.rate_limit_closes = impl_->rate_limit_closes;
   s.workspaces_rate_limited = impl_->workspaces_rate_limited;
   return s;
@@ -149,14 +158,27 @@ EngineStats Engine::stats() const {
 
 // ---------------- dispatch ----------------
 
-Effects Engine::Impl::on_received(ConnId conn_id, const Request& req, TimePoint now) {
+Effects Engine::Impl::on_frames(const FramesReceived& f, TimePoint now) {
+  auto cit = conns.find(f.conn);
+  if (cit == conns.end()) return {};
+  // Nothing to refuse (the frames are already answered or joined): a refused batch gets one
+  // alert without `event`, and a run of refusals closes 1008 like one of messages.
+  Effects out;
+  take_message_token(cit->second, ReplyTo{f.conn, nullptr, nullptr, {}}, f.frames, f.bytes, now,
+                     out);
+  return out;
+}
+
+Effects Engine::Impl::on_received(const Received& r, TimePoint now) {
+  const ConnId conn_id = r.conn;
+  const Request& req = r.request;
   auto cit = conns.find(conn_id);
   if (cit == conns.end()) return {};  // already disconnected
   Conn& conn = cit->second;
   ReplyTo to{conn_id, req.id, req.nonce, req.event_name};
 
-  // Every message counts against the connection's rate, bad ones too (PROTOCOL.md §10).
-  if (Effects out; !take_message_token(conn, to, now, out)) return out;
+  // Every frame counts against the connection's rates, bad ones too (PROTOCOL.md §10).
+  if (Effects out; !take_message_token(conn, to, r.frames, r.bytes, now, out)) return out;
 
   // Frame and field errors count as bad frames (PROTOCOL.md §2); auth failures do not.
   auto bad_frame = [&](const Error& e) {
@@ -368,18 +390,24 @@ Effects Engine::Impl::on_shutdown(int retry_after_s) {
 
 // ---------------- limits ----------------
 
-bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, TimePoint now, Effects& out) {
+bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, std::uint32_t frames,
+                                      std::uint64_t bytes, TimePoint now, Effects& out) {
   MessageBucket& b = conn.bucket;
-  const double elapsed = std::chrono::duration<double>(now - b.refilled).count();
-  if (elapsed > 0) {
-    b.tokens = std::min(opt.messages_burst, b.tokens + elapsed * opt.messages_per_second);
-    b.refilled = now;
-  }
-  if (b.tokens >= 1) {
-    b.tokens -= 1;
+  const TokenRate frame_rate = message_rate();
+  const TokenRate bytes_rate = byte_rate();
+  const auto n_frames = static_cast<double>(frames);
+  const auto n_bytes = static_cast<double>(bytes);
+  b.frames.refill(frame_rate, now);
+  b.bytes.refill(bytes_rate, now);
+  const bool frames_ok = b.frames.can_take(frame_rate, n_frames);
+  const bool bytes_ok = b.bytes.can_take(bytes_rate, n_bytes);
+  if (frames_ok && bytes_ok) {
+    b.frames.take(n_frames);
+    b.bytes.take(n_bytes);
     return true;
   }
   ++messages_rate_limited;
+  if (!bytes_ok) ++bytes_rate_limited;
   // A run of refusals ends after a second without one.
   if (!b.refused_since || now - b.last_refused >= std::chrono::seconds(1)) b.refused_since = now;
   b.last_refused = now;
@@ -390,9 +418,10 @@ bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, TimePoint n
         {{"conn", std::to_string(to.conn.value)}, {"peer", conn.ip}});
     return false;
   }
-  Error e{ErrorCode::kRateLimited, "too many messages, slow down", "", 0};
-  e.retry_after =
-      retry_after_seconds(std::chrono::duration<double>((1 - b.tokens) / opt.messages_per_second));
+  Error e{ErrorCode::kRateLimited,
+          bytes_ok ? "too many messages, slow down" : "too many bytes, slow down", "", 0};
+  e.retry_after = retry_after_seconds(std::chrono::duration<double>(std::max(
+      b.frames.seconds_until(frame_rate, n_frames), b.bytes.seconds_until(bytes_rate, n_bytes))));
   out = alert(to, e);
   return false;
 }
@@ -599,13 +628,17 @@ Member& Engine::Impl::bind_member(Workspace& ws, AttendeeRecord rec, ConnId conn
   auto [it, inserted] = ws.members.try_emplace(aid, Member{std::move(rec), conn, std::nullopt});
   if (inserted) ws.join_order.push_back(aid);
   it->second.conn = conn;
-  conns[conn].bound = Binding{ws.id, aid};
+  Conn& c = conns[conn];
+  if (!c.bound) bound_changes.push_back(Bound{conn, true});
+  c.bound = Binding{ws.id, aid};
   return it->second;
 }
 
 void Engine::Impl::unbind(ConnId conn) {
   auto it = conns.find(conn);
-  if (it != conns.end()) it->second.bound.reset();
+  if (it == conns.end() || !it->second.bound) return;
+  it->second.bound.reset();
+  bound_changes.push_back(Bound{conn, false});
 }
 
 void Engine::Impl::log(Effects& out, LogLevel level, std::string event,

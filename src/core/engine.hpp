@@ -42,9 +42,21 @@ struct Connected {
   ConnId conn;
   std::string peer_ip;
 };
+/// A message. `frames` and `bytes` are what the client sent for it, since the last count
+/// (its own fragments and any control frames before them; bytes on the wire): the rate limits
+/// take them all (PROTOCOL.md §10).
 struct Received {
   ConnId conn;
   Request request;
+  std::uint32_t frames = 1;
+  std::uint64_t bytes = 0;
+};
+/// Frames that delivered no message (pings, pongs, fragments, Engine.IO heartbeats), reported
+/// once per read: they count against the rate limits like messages (PROTOCOL.md §10).
+struct FramesReceived {
+  ConnId conn;
+  std::uint32_t frames = 0;
+  std::uint64_t bytes = 0;
 };
 struct Disconnected {
   ConnId conn;
@@ -69,8 +81,8 @@ struct TimerFired {
 struct ShutdownStarted {
   int retry_after_s = 1;
 };
-using Event =
-    std::variant<Connected, Received, Disconnected, Completed, TimerFired, ShutdownStarted>;
+using Event = std::variant<Connected, Received, FramesReceived, Disconnected, Completed, TimerFired,
+                           ShutdownStarted>;
 
 // ---------------- Effects ----------------
 struct Send {
@@ -123,8 +135,14 @@ struct Log {
   std::string event;
   std::vector<std::pair<std::string, std::string>> fields;
 };
+/// The connection became bound to a member (true) or stopped being one (false). A bound
+/// connection is never evicted to make room for a new one (PROTOCOL.md §10, docs §11).
+struct Bound {
+  ConnId conn;
+  bool bound = false;
+};
 using Effect = std::variant<Send, Broadcast, Close, Persist, ArmTimer, CancelTimer, HashPin,
-                            VerifyPin, FetchIce, Log>;
+                            VerifyPin, FetchIce, Log, Bound>;
 using Effects = std::vector<Effect>;
 
 /// Settings of the domain (from Config, picked by app/).
@@ -149,6 +167,10 @@ struct EngineOptions {
   /// connection refused for `rate_limit_close_after` without a second's pause is closed 1008.
   double messages_per_second = 100;
   double messages_burst = 300;
+  /// Bytes per connection, the same way: every frame's bytes on the wire, in a bucket of
+  /// `bytes_burst` refilled at `bytes_per_second`. Both buckets must hold enough.
+  double bytes_per_second = 262144;
+  double bytes_burst = 1048576;
   std::chrono::seconds rate_limit_close_after{10};
   int workspaces_per_ip_per_hour = 60;  // `create`s accepted per client IP in any hour
   int pin_max_failures = 5;             // per IP per workspace per window
@@ -169,7 +191,8 @@ struct EngineStats {
   std::size_t online_attendees = 0;
   std::size_t calls = 0;
   std::uint64_t expired_workspaces = 0;       // deleted by idle_ttl since start
-  std::uint64_t messages_rate_limited = 0;    // messages refused by messages_per_second
+  std::uint64_t messages_rate_limited = 0;    // messages and frame batches refused (rate)
+  std::uint64_t bytes_rate_limited = 0;       // of those, refused by bytes_per_second
   std::uint64_t rate_limit_closes = 0;        // connections closed 1008 for going on
   std::uint64_t workspaces_rate_limited = 0;  // creates refused by workspaces_per_ip_per_hour
 };

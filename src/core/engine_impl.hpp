@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/engine.hpp"
+#include "core/limits.hpp"
 #include "core/views.hpp"
 
 namespace ws::core {
@@ -76,11 +77,11 @@ struct Binding {
   AttendeeId aid;
 };
 
-/// A connection's message allowance (PROTOCOL.md §10): a token bucket, and the current run of
-/// refusals (a second without one ends it).
+/// A connection's allowance (PROTOCOL.md §10): a token bucket of frames (messages) and one of
+/// bytes, and the current run of refusals (a second without one ends it).
 struct MessageBucket {
-  double tokens = 0;
-  TimePoint refilled;
+  TokenBucket<TimePoint> frames;
+  TokenBucket<TimePoint> bytes;
   std::optional<TimePoint> refused_since;  // first refusal of the current run
   TimePoint last_refused;
 };
@@ -163,14 +164,19 @@ struct Engine::Impl {
   std::uint64_t next_request = 1;
   std::uint64_t expired_workspaces = 0;
   std::uint64_t messages_rate_limited = 0;
+  std::uint64_t bytes_rate_limited = 0;
   std::uint64_t rate_limit_closes = 0;
   std::uint64_t workspaces_rate_limited = 0;
   /// Accepted `create`s per client IP within the last hour, oldest first (PROTOCOL.md §10).
   std::unordered_map<std::string, std::vector<TimePoint>> creates_by_ip;
   std::uint64_t creates = 0;  // paces prune_creates
+  /// Bound effects of the event being handled, put first in its Effects by handle(): they
+  /// take effect at once, before any Persist's wait.
+  Effects bound_changes;
 
   // ---- dispatch (engine.cpp) ----
-  Effects on_received(ConnId conn, const Request& req, TimePoint now);
+  Effects on_received(const Received& r, TimePoint now);
+  Effects on_frames(const FramesReceived& f, TimePoint now);
   Effects on_disconnected(ConnId conn, TimePoint now);
   Effects on_completed(const Completed& c, TimePoint now);
   Effects on_timer(TimerId id, TimePoint now);
@@ -181,10 +187,13 @@ struct Engine::Impl {
   Effects dispatch_member(Caller& c, const Request& req, TimePoint now);
 
   // ---- limits (engine.cpp) ----
-  /// Takes one token from the connection's bucket. When there is none: appends the
-  /// `rate_limited` alert, or close 1008 once refusals have gone on for rate_limit_close_after,
-  /// and returns false.
-  bool take_message_token(Conn& conn, const ReplyTo& to, TimePoint now, Effects& out);
+  /// Takes `frames` message tokens and `bytes` byte tokens from the connection's buckets, or
+  /// none when either lacks them: then appends the `rate_limited` alert, or close 1008 once
+  /// refusals have gone on for rate_limit_close_after, and returns false.
+  bool take_message_token(Conn& conn, const ReplyTo& to, std::uint32_t frames, std::uint64_t bytes,
+                          TimePoint now, Effects& out);
+  TokenRate message_rate() const { return {opt.messages_per_second, opt.messages_burst}; }
+  TokenRate byte_rate() const { return {opt.bytes_per_second, opt.bytes_burst}; }
   /// Whether `ip` may create one more workspace now; when not, appends the alert.
   bool take_create_allowance(const std::string& ip, const ReplyTo& to, TimePoint now, Effects& out);
   void prune_creates(TimePoint now);

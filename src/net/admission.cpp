@@ -41,7 +41,9 @@ std::string address_key(const ip::address& address) {
 Admission::Ticket::Ticket(Ticket&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)),
       key_(std::move(other.key_)),
-      refusal_(other.refusal_) {}
+      refusal_(other.refusal_),
+      seq_(other.seq_),
+      evicted_another_(other.evicted_another_) {}
 
 Admission::Ticket& Admission::Ticket::operator=(Ticket&& other) noexcept {
   if (this != &other) {
@@ -49,8 +51,28 @@ Admission::Ticket& Admission::Ticket::operator=(Ticket&& other) noexcept {
     owner_ = std::exchange(other.owner_, nullptr);
     key_ = std::move(other.key_);
     refusal_ = other.refusal_;
+    seq_ = other.seq_;
+    evicted_another_ = other.evicted_another_;
   }
   return *this;
+}
+
+void Admission::Ticket::set_closer(std::function<void()> close) {
+  if (!owner_) return;
+  std::lock_guard lock(owner_->mu_);
+  auto it = owner_->held_.find(seq_);
+  if (it == owner_->held_.end()) return;
+  it->second.close = std::move(close);
+  owner_->update_evictable(seq_, it->second);
+}
+
+void Admission::Ticket::set_bound(bool bound) {
+  if (!owner_) return;
+  std::lock_guard lock(owner_->mu_);
+  auto it = owner_->held_.find(seq_);
+  if (it == owner_->held_.end()) return;
+  it->second.bound = bound;
+  owner_->update_evictable(seq_, it->second);
 }
 
 Admission::Ticket::~Ticket() {
@@ -58,47 +80,97 @@ Admission::Ticket::~Ticket() {
 }
 
 void Admission::Ticket::release() {
-  if (owner_) std::exchange(owner_, nullptr)->release(key_);
+  if (owner_) std::exchange(owner_, nullptr)->release(key_, seq_);
 }
 
 Admission::Ticket Admission::admit(const ip::address& address, Clock::time_point now) {
+  std::function<void()> evict;
+  Ticket ticket;
+  {
+    std::lock_guard lock(mu_);
+    ticket = admit_locked(address, now, evict);
+  }
+  if (evict) evict();  // posts the close to the evicted connection's strand
+  return ticket;
+}
+
+Admission::Ticket Admission::admit_locked(const ip::address& address, Clock::time_point now,
+                                          std::function<void()>& evict) {
   std::string key = address_key(address);
-  std::lock_guard lock(mu_);
   if (++admits_ % 256 == 0) sweep(now);
+  const core::TokenRate rate = this->rate();
   auto [it, fresh] = sources_.try_emplace(key);
   Source& s = it->second;
-  if (fresh) {
-    s.tokens = limits_.new_per_ip_burst;
-  } else {
-    const double elapsed = std::chrono::duration<double>(now - s.refilled).count();
-    s.tokens = std::min(limits_.new_per_ip_burst,
-                        s.tokens + std::max(0.0, elapsed) * limits_.new_per_ip_per_second);
-  }
-  s.refilled = now;
+  if (fresh) s.bucket = core::TokenBucket<Clock::time_point>(rate, now);
+  s.bucket.refill(rate, now);
   if (s.open >= 2 * limits_.max_connections_per_ip) {
     return Ticket(nullptr, std::move(key), Refusal::kMaxConnectionsPerIp);
   }
-  if (open_ >= 2 * limits_.max_connections) {
+  const std::size_t max_held = limits_.max_held ? limits_.max_held : 2 * limits_.max_connections;
+  if (open_ >= max_held) {
     return Ticket(nullptr, std::move(key), Refusal::kMaxConnections);
   }
   Refusal refusal = Refusal::kNone;
-  if (s.tokens < 1) {
+  bool evicted = false;
+  if (!s.bucket.can_take(rate, 1)) {
     refusal = Refusal::kNewConnectionsPerIp;
   } else {
-    s.tokens -= 1;
-    if (open_ >= limits_.max_connections) {
-      refusal = Refusal::kMaxConnections;
-    } else if (s.open >= limits_.max_connections_per_ip) {
+    s.bucket.take(1);
+    // Per address first: an address over its own limit evicts nobody.
+    if (s.open >= limits_.max_connections_per_ip) {
       refusal = Refusal::kMaxConnectionsPerIp;
+    } else if (open_ >= limits_.max_connections) {
+      evict = take_oldest_evictable();
+      evicted = static_cast<bool>(evict);
+      if (!evicted) refusal = Refusal::kMaxConnections;
     }
   }
   ++s.open;
   ++open_;
-  return Ticket(this, std::move(key), refusal);
+  const std::uint64_t seq = next_seq_++;
+  held_.emplace(seq, Held{});
+  Ticket ticket(this, std::move(key), refusal, seq);
+  ticket.evicted_another_ = evicted;
+  return ticket;
 }
 
-void Admission::release(const std::string& key) {
+std::function<void()> Admission::take_oldest_evictable() {
+  while (!evictable_.empty()) {
+    const std::uint64_t seq = *evictable_.begin();
+    evictable_.erase(evictable_.begin());
+    auto it = held_.find(seq);
+    if (it == held_.end() || !it->second.close) continue;
+    // The connection keeps its place until it has closed; it is evicted only once.
+    std::function<void()> close = std::move(it->second.close);
+    it->second.close = nullptr;
+    ++evictions_;
+    return close;
+  }
+  return {};
+}
+
+void Admission::update_evictable(std::uint64_t seq, const Held& held) {
+  if (held.close && !held.bound) {
+    evictable_.insert(seq);
+  } else {
+    evictable_.erase(seq);
+  }
+}
+
+std::uint64_t Admission::evictions() const {
   std::lock_guard lock(mu_);
+  return evictions_;
+}
+
+std::size_t Admission::evictable() const {
+  std::lock_guard lock(mu_);
+  return evictable_.size();
+}
+
+void Admission::release(const std::string& key, std::uint64_t seq) {
+  std::lock_guard lock(mu_);
+  held_.erase(seq);
+  evictable_.erase(seq);
   --open_;
   if (auto it = sources_.find(key); it != sources_.end() && it->second.open > 0) {
     --it->second.open;
@@ -106,11 +178,10 @@ void Admission::release(const std::string& key) {
 }
 
 void Admission::sweep(Clock::time_point now) {
+  const core::TokenRate rate = this->rate();
   std::erase_if(sources_, [&](const auto& entry) {
     const Source& s = entry.second;
-    if (s.open > 0) return false;
-    const double elapsed = std::chrono::duration<double>(now - s.refilled).count();
-    return s.tokens + elapsed * limits_.new_per_ip_per_second >= limits_.new_per_ip_burst;
+    return s.open == 0 && s.bucket.full_at(rate, now);
   });
 }
 

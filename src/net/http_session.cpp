@@ -84,6 +84,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         ticket_(std::move(ticket)) {}
 
   void run() {
+    // A connection that never upgrades is the first to go when max_connections is reached
+    // and a newcomer arrives (oldest first, PROTOCOL.md §10).
+    ticket_.set_closer([weak = this->weak_from_this(), executor = stream_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->evicted();
+      });
+    });
     // The accepted socket lives on its own strand; start there (Beast's advanced server).
     asio::dispatch(stream_.get_executor(),
                    beast::bind_front_handler(&HttpSession::start, this->shared_from_this()));
@@ -100,6 +107,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  void evicted() {
+    if (upgraded_) return;  // the WebSocket session has the socket and its own closer
+    log_event(spdlog::level::debug, "connection.evicted", {{"peer", peer_ip_}});
+    error_code ignored;
+    lowest().socket().close(ignored);
+  }
   std::chrono::milliseconds timeout() const { return state_->options.handshake_timeout; }
 
   void start() {
@@ -200,6 +214,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     // The WebSocket session keeps its own time (pings, the closing handshake's bound).
     lowest().expires_never();
+    upgraded_ = true;
     std::string early = beast::buffers_to_string(buffer_.data());
     const std::string handshake = serialize(answer.response);
     if constexpr (kTls) {
@@ -278,6 +293,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::size_t lingered_ = 0;
+  bool upgraded_ = false;  // the socket went to a WebSocket session
 };
 
 }  // namespace

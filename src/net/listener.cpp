@@ -90,12 +90,22 @@ void Listener::do_accept() {
 void Listener::on_accept(error_code ec, tcp::socket socket) {
   if (stopped_) return;
   if (ec) {
-    if (!is_benign(ec)) log_event(spdlog::level::warn, "accept.failed", {{"error", ec.message()}});
+    // One line per episode (EMFILE lasts as long as the descriptors are held), a count each.
+    if (state_->options.metrics) state_->options.metrics->accept_failed();
+    if (!accept_failing_ && !is_benign(ec)) {
+      log_event(spdlog::level::warn, "accept.failed",
+                {{"error", ec.message()}, {"retry_ms", std::to_string(kAcceptBackoff.count())}});
+    }
+    accept_failing_ = true;
     backoff_.expires_after(kAcceptBackoff);
     backoff_.async_wait([self = shared_from_this()](error_code wait_ec) {
       if (!wait_ec && !self->stopped_) self->do_accept();
     });
     return;
+  }
+  if (accept_failing_) {
+    accept_failing_ = false;
+    log_event(spdlog::level::info, "accept.recovered", {});
   }
   // Signaling messages are small and latency-bound: never hold one back for Nagle's algorithm.
   error_code ignored;
@@ -113,6 +123,8 @@ void Listener::on_accept(error_code ec, tcp::socket socket) {
       state_->options.metrics->connection_refused(to_string(ticket.refusal()));
     return do_accept();
   }
+  if (ticket.evicted_another() && state_->options.metrics)
+    state_->options.metrics->connection_evicted();
   run_http_session(std::move(socket), peer.address(), state_, std::move(ticket));
   do_accept();
 }

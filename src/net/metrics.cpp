@@ -133,6 +133,14 @@ void Metrics::handshake_timeout() {
   ++handshake_timeouts_;
 }
 
+void Metrics::connection_evicted() {
+  ++evictions_;
+}
+
+void Metrics::accept_failed() {
+  ++accept_failures_;
+}
+
 void Metrics::auth_failure() {
   ++auth_failures_;
 }
@@ -218,6 +226,12 @@ std::string Metrics::render(const std::vector<std::pair<std::string, double>>& g
          "Connections closed for a TLS handshake or request headers slower than "
          "handshake_timeout_ms.");
   append(out, "workspaces_handshake_timeouts_total {}\n", handshake_timeouts_.load());
+  header(out, "workspaces_connections_evicted_total", "counter",
+         "Connections not bound to a member closed at max_connections to let a new one in.");
+  append(out, "workspaces_connections_evicted_total {}\n", evictions_.load());
+  header(out, "workspaces_accept_failures_total", "counter",
+         "Failed accept() calls (e.g. out of descriptors), each followed by a pause.");
+  append(out, "workspaces_accept_failures_total {}\n", accept_failures_.load());
   header(out, "workspaces_pin_failures_total", "counter", "Wrong workspace PINs.");
   append(out, "workspaces_pin_failures_total {}\n", pin_failures_.load());
 

@@ -55,6 +55,10 @@ class Metrics {
   /// A connection closed because its TLS handshake or request headers did not arrive within
   /// handshake_timeout_ms.
   void handshake_timeout();
+  /// At max_connections, a connection not bound to a member closed to let a new one in.
+  void connection_evicted();
+  /// accept() failed (EMFILE, ENFILE, ...): the listener waits before it tries again.
+  void accept_failed();
   void auth_failure();
   void pin_failure();
   void observe_relay_latency(double seconds);
@@ -81,6 +85,8 @@ class Metrics {
   std::array<std::atomic<std::int64_t>, kTransports> open_{};
   std::atomic<std::uint64_t> auth_failures_{0};
   std::atomic<std::uint64_t> handshake_timeouts_{0};
+  std::atomic<std::uint64_t> evictions_{0};
+  std::atomic<std::uint64_t> accept_failures_{0};
   std::atomic<std::uint64_t> pin_failures_{0};
   Histogram<kLatencyBuckets.size()> relay_latency_{kLatencyBuckets};
   Histogram<kFetchBuckets.size()> twilio_fetch_{kFetchBuckets};

@@ -42,20 +42,40 @@ class Connection {
   /// Write everything already queued, then a WebSocket close frame with `code`/`reason`, then
   /// shut down. On Socket.IO, a final close (4001, 4002, 4003, 1008) is preceded by `41`.
   virtual void close(std::uint16_t code, std::string reason) = 0;
+  /// The connection is (true) or is no longer (false) bound to a member: a bound connection is
+  /// never evicted when max_connections is reached (PROTOCOL.md §10).
+  virtual void set_bound(bool bound) = 0;
+};
+
+/// The WebSocket frames a client sent and their bytes on the wire (headers included), for the
+/// per-connection rate limits (PROTOCOL.md §10): every frame counts, data, continuation and
+/// control alike.
+struct FrameCount {
+  std::uint32_t frames = 0;
+  std::uint64_t bytes = 0;
 };
 
 /// Implemented by the app. Called from I/O threads; per connection the calls are ordered:
-/// on_open, then on_text/on_binary..., then exactly one on_close. The net layer carries out the
-/// Engine.IO/Socket.IO duties itself (open, connect, heartbeat, disconnect): of a Socket.IO
-/// connection only event packets reach on_text.
+/// on_open, then on_text/on_binary/on_frames..., then exactly one on_close. The net layer
+/// carries out the Engine.IO/Socket.IO duties itself (open, connect, heartbeat, disconnect):
+/// of a Socket.IO connection only event packets reach on_text.
+///
+/// Every frame the client sends is counted exactly once: a message carries the frames read
+/// since the last count up to and including its own; whatever frames a read brought that did
+/// not end in a message (pings, pongs, fragments, Engine.IO heartbeats) come once per read
+/// through on_frames.
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
   virtual void on_open(std::shared_ptr<Connection> conn, std::string peer_ip) = 0;
   /// One whole message, valid UTF-8: a native JSON frame (kNative), or a Socket.IO EVENT packet
   /// without its Engine.IO type and namespace, `2[...]` or `2<ack id>[...]` (kEio4, kEio3).
-  virtual void on_text(core::ConnId conn, Transport transport, std::string text) = 0;
-  virtual void on_binary(core::ConnId conn) = 0;  // a binary message (PROTOCOL.md §2: bad_request)
+  virtual void on_text(core::ConnId conn, Transport transport, std::string text,
+                       FrameCount counted) = 0;
+  /// A binary message (PROTOCOL.md §2: bad_request).
+  virtual void on_binary(core::ConnId conn, FrameCount counted) = 0;
+  /// Frames of one read that delivered no message (see above); never empty.
+  virtual void on_frames(core::ConnId conn, FrameCount counted) = 0;
   virtual void on_close(core::ConnId conn) = 0;
 };
 
@@ -82,6 +102,10 @@ struct ServerOptions {
   /// Connection limits (PROTOCOL.md §10), checked when a TCP connection is accepted; a refused
   /// connection's first request is answered 503 (max_connections) or 429 (the others).
   std::size_t max_connections = 50000;
+  /// Sockets held at most, refused ones included (0: twice max_connections): past it a new
+  /// connection is closed unanswered. Between max_connections and this, plain HTTP is still
+  /// answered (/healthz, /readyz, /metrics) when nothing can be evicted.
+  std::size_t max_held_connections = 0;
   std::size_t max_connections_per_ip = 200;
   double new_connections_per_ip_per_second = 50;
   double new_connections_per_ip_burst = 100;

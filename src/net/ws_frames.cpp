@@ -132,6 +132,7 @@ void FrameParser::start_frame(FrameSink& sink) {
     message_len_ += len;
     in_message_ = !fin;
   }
+  sink.on_frame(opcode, header_size(header_) + len);
   opcode_ = opcode;
   fin_ = fin;
   frame_len_ = remaining_ = len;

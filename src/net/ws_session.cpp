@@ -38,6 +38,9 @@ using tcp = asio::ip::tcp;
 // ConnIds are unique for the life of the process (core/ids.hpp); 0 is never used.
 std::atomic<std::uint64_t> next_conn_id{1};
 
+// An unmasked server frame's header is at most 10 bytes (RFC 6455 §5.2).
+constexpr std::size_t kMaxFrameHeaderBytes = 10;
+
 // RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the close code.
 constexpr std::size_t kMaxCloseReasonBytes = 123;
 
@@ -73,6 +76,9 @@ class SessionHandle final : public Connection {
   }
   void close(std::uint16_t code, std::string reason) override {
     if (auto session = session_.lock()) session->close(code, std::move(reason));
+  }
+  void set_bound(bool bound) override {
+    if (auto session = session_.lock()) session->set_bound(bound);
   }
 
  private:
@@ -150,9 +156,20 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
                                          code, std::move(reason)));
   }
 
+  /// Connection::set_bound(): any thread. The Ticket is constant after construction and
+  /// thread-safe.
+  void set_bound(bool bound) { ticket_.set_bound(bound); }
+
   /// Called on the strand once the upgrade was accepted: `handshake` is the 101 answer to
   /// write, `early` any bytes the client sent after its request (already read).
   void run(std::string_view handshake, std::string early) {
+    // Until it is bound to a member, a newcomer at max_connections may evict it (oldest
+    // first): the socket is dropped at once, so its descriptor is free for the newcomer.
+    ticket_.set_closer([weak = this->weak_from_this(), executor = executor_] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->drop("evicted: max_connections reached");
+      });
+    });
     out_.write(handshake);
     phase_ = Phase::kOpen;
     handle_ = std::make_shared<SessionHandle<WsSession>>(id_, transport_, this->weak_from_this());
@@ -167,6 +184,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     if (state_->options.ping_interval.count() > 0) arm_timer(heartbeat_wait());
     if (!early.empty()) {
       parser_.feed(early.data(), early.size(), *this);
+      report_counted();
       if (tearing_down_) return;
     }
     do_read();
@@ -213,7 +231,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     using Kind = eio::Inbound::Kind;
     switch (in.kind) {
       case Kind::kEvent:
-        state_->handler.on_text(id_, transport_, std::move(in.text));
+        state_->handler.on_text(id_, transport_, std::move(in.text), take_counted());
         break;
       case Kind::kPong:
         note_activity();
@@ -281,6 +299,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   void on_bytes(error_code ec, char* data, std::size_t n) {
     if (ec) return finish(ec);
     parser_.feed(data, n, *this);
+    report_counted();
     if (phase_ == Phase::kClosed || tearing_down_) return;  // teardown reads on its own
     asio::post(executor_, beast::bind_front_handler(&WsSession::do_read, this->shared_from_this()));
   }
@@ -288,24 +307,44 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   // FrameSink: what the parser found.
 
   void on_message(bool text, std::string_view payload) override {
+    if (dropped_) return;
     if (!eio_) note_activity();  // Engine.IO v4 counts only its pong (on_engineio)
     // After close() the app has said its last word; late messages are not delivered.
     if (phase_ != Phase::kOpen) return;
     if (!text) {
-      state_->handler.on_binary(id_);
+      state_->handler.on_binary(id_, take_counted());
     } else if (eio_) {
       on_engineio(std::string(payload));
     } else {
-      state_->handler.on_text(id_, transport_, std::string(payload));
+      state_->handler.on_text(id_, transport_, std::string(payload), take_counted());
     }
   }
 
+  void on_frame(WsOpcode, std::uint64_t wire_bytes) override {
+    ++counted_.frames;
+    counted_.bytes += wire_bytes;
+  }
+
+  FrameCount take_counted() { return std::exchange(counted_, FrameCount{}); }
+
+  /// After a read: the frames that ended in no message go to the app as one batch, so a flood
+  /// of pings, pongs or empty fragments costs it one call per read (PROTOCOL.md §10).
+  void report_counted() {
+    if (counted_.frames == 0) return;
+    const FrameCount counted = take_counted();
+    if (phase_ == Phase::kOpen && !dropped_) state_->handler.on_frames(id_, counted);
+  }
+
   void on_ping(std::string_view payload) override {
+    if (dropped_) return;
     if (!eio_) note_activity();
-    if (phase_ == Phase::kOpen) out_.write_frame(WsOpcode::kPong, payload);
+    // The pong is queued like every other frame: a peer that pings and never reads is
+    // dropped once max_queue_bytes pend (PROTOCOL.md §10).
+    if (phase_ == Phase::kOpen) write_own_frame(WsOpcode::kPong, payload);
   }
 
   void on_pong() override {
+    if (dropped_) return;
     if (!eio_) note_activity();
   }
 
@@ -313,7 +352,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     if (phase_ == Phase::kOpen) {
       // The peer started the closing handshake: answer with its code (RFC 6455 §5.5.1).
       peer_close_code_ = code;
-      out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
+      write_own_frame(WsOpcode::kClose, close_payload(code, {}));
     }
     // The peer's answer to our close, or ours to theirs: the handshake is done.
     start_teardown(/*linger=*/false);
@@ -325,7 +364,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
               {{"conn", std::to_string(id_.value)}, {"cause", std::string(cause)}});
     if (phase_ == Phase::kOpen) {
       close_code_ = code;
-      out_.write_frame(WsOpcode::kClose, close_payload(code, {}));
+      write_own_frame(WsOpcode::kClose, close_payload(code, {}));
     }
     start_teardown(/*linger=*/true);
   }
@@ -352,6 +391,20 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     queued_bytes_.fetch_sub(n);
   }
 
+  /// Writes a control frame of the session's own (pong, ping, close). It counts against
+  /// max_queue_bytes like the app's sends (PROTOCOL.md §10): when it would pass the bound the
+  /// peer is not reading, and is dropped instead. Returns false then.
+  bool write_own_frame(WsOpcode opcode, std::string_view payload) {
+    if (dropped_) return false;
+    const std::size_t n = payload.size() + kMaxFrameHeaderBytes;
+    if (out_.buffered() + queued_bytes_.load() + n > state_->options.max_queue_bytes) {
+      drop("slow reader: more than max_queue_bytes queued");
+      return false;
+    }
+    out_.write_frame(opcode, payload);
+    return true;
+  }
+
   void on_close_request(std::uint16_t code, std::string reason) {
     if (phase_ != Phase::kOpen) return;
     // A Socket.IO client reconnects after a bare close; `41` (io server disconnect) tells it
@@ -362,8 +415,10 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     // The close frame follows every frame already written; reading goes on until the peer's
     // answer. One bound for draining the queue and the handshake (a peer that stopped reading
     // would hold both up forever); it replaces the ping timer.
-    out_.write_frame(WsOpcode::kClose,
-                     close_payload(close_code_, fit_close_reason(std::move(reason))));
+    if (!write_own_frame(WsOpcode::kClose,
+                         close_payload(close_code_, fit_close_reason(std::move(reason))))) {
+      return;
+    }
     arm_timer(state_->options.handshake_timeout);
   }
 
@@ -412,7 +467,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
     }
     flushes_at_ping_ = out_.flushes_done();
     awaiting_pong_ = true;
-    out_.write_frame(WsOpcode::kPing, {});
+    if (!write_own_frame(WsOpcode::kPing, {})) return;
     arm_timer(state_->options.ping_timeout);
   }
 
@@ -430,6 +485,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   /// Ends the connection at once, without a close handshake; the pending read then finish()es.
   void drop(std::string cause) {
     if (phase_ == Phase::kClosed) return;
+    dropped_ = true;  // the frames still parsed from the last read are ignored
     if (close_cause_.empty()) close_cause_ = std::move(cause);
     close_socket();
   }
@@ -480,6 +536,8 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   std::uint64_t timer_generation_ = 0;
   std::uint64_t flushes_at_ping_ = 0;
   bool awaiting_pong_ = false;
+  bool dropped_ = false;            // drop() closed the socket; finish() follows from the read
+  FrameCount counted_;              // frames parsed and not yet handed to the app with a message
   const bool eio_;                  // a /socket.io/ connection
   const eio::Version eio_version_;  // meaningful only when eio_
   std::string sid_;                 // Engine.IO session id, set at open

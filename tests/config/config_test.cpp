@@ -110,7 +110,7 @@ TEST(Defaults, MatchProtocolSections9And10) {
   EXPECT_EQ(c.turn_ttl_seconds, 86400);
   EXPECT_EQ(c.twilio_timeout_ms, 5000);
   EXPECT_TRUE(c.ice_servers.empty());
-  EXPECT_EQ(c.max_connections, 50000);
+  EXPECT_EQ(c.max_connections, 0) << "0: from the descriptor limit";
   EXPECT_EQ(c.max_connections_per_ip, 200);
   EXPECT_EQ(c.new_connections_per_ip_per_second, 50);
   EXPECT_EQ(c.new_connections_per_ip_burst, 100);
@@ -580,10 +580,10 @@ TEST(Validation, OutOfRangeIntegersNameTheKeyAndTheRange) {
       {"tls_watch_interval_ms", "-1", "between 0 and"},
       {"twilio_timeout_ms", "99", "between 100 and 60000"},
       {"twilio_timeout_ms", "60001", "between 100 and 60000"},
-      {"max_connections", "0", "between 1 and"},
+      {"max_connections", "-1", "between 0 and"},
       {"messages_burst", "0", "between 1 and"},
       {"handshake_timeout_ms", "0", "between 100 and"},
-      {"max_connections", "18446744073709551615", "between 1 and 2147483647"},
+      {"max_connections", "18446744073709551615", "between 0 and 2147483647"},
       {"reconnect_grace_seconds", "2147483648", "between 0 and 2147483647"},
   };
   for (const Case& c : cases) {

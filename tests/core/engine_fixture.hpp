@@ -163,6 +163,9 @@ inline std::string describe(const Effect& effect) {
     std::string operator()(const VerifyPin&) const { return "verify-pin"; }
     std::string operator()(const FetchIce&) const { return "fetch-ice"; }
     std::string operator()(const Log& l) const { return "log " + l.event; }
+    std::string operator()(const Bound& b) const {
+      return std::string(b.bound ? "bound " : "unbound ") + std::to_string(b.conn.value);
+    }
   };
   return std::visit(V{}, effect);
 }
@@ -209,6 +212,13 @@ class Harness {
   void send(ConnId c, std::string_view text) {
     begin();
     run(Received{c, proto::parse(text)});
+  }
+
+  /// Any event, as the Runtime hands it over (e.g. Received with its frame count, or
+  /// FramesReceived).
+  void handle(const Event& e) {
+    begin();
+    run(e);
   }
 
   /// A request frame; `id` null means none. `data` is JSON text.
@@ -303,11 +313,19 @@ class Harness {
   // ---------------- what the last action produced ----------------
 
   const Effects& effects() const { return effects_; }
-  /// describe() of each effect of the last action, Logs left out.
+  /// describe() of each effect of the last action, Logs and Bound left out (bound() has them).
   std::vector<std::string> trace() const {
     std::vector<std::string> out;
     for (const auto& e : effects_)
-      if (!std::holds_alternative<Log>(e)) out.push_back(describe(e));
+      if (!std::holds_alternative<Log>(e) && !std::holds_alternative<Bound>(e))
+        out.push_back(describe(e));
+    return out;
+  }
+  /// The Bound effects of the last action, described ("bound 3", "unbound 1").
+  std::vector<std::string> bound() const {
+    std::vector<std::string> out;
+    for (const auto& e : effects_)
+      if (std::holds_alternative<Bound>(e)) out.push_back(describe(e));
     return out;
   }
   /// Index in trace() of the first entry starting with `prefix`, -1 when none.

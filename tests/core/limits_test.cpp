@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "core/engine_fixture.hpp"
+#include "core/limits.hpp"
+#include "proto/parse.hpp"
 
 namespace ws::core::test {
 namespace {
@@ -144,6 +146,149 @@ TEST(MessageRate, AFullWorkspaceInACallStaysUnderTheDefaults) {
   }
   EXPECT_THAT(alerts, IsEmpty());
   for (const Peer& p : members) EXPECT_THAT(h.closes(p.conn), IsEmpty());
+}
+
+// ---------------- TokenBucket (core/limits.hpp) ----------------
+
+using Bucket = TokenBucket<TimePoint>;
+const TimePoint kT0{std::chrono::milliseconds(1'000'000)};
+
+TEST(TokenBucket, StartsFullTakesAndRefillsAtTheRateUpToTheBurst) {
+  const TokenRate rate{10, 5};
+  Bucket b(rate, kT0);
+  EXPECT_TRUE(b.try_take(rate, 5, kT0));
+  EXPECT_FALSE(b.try_take(rate, 1, kT0));
+  EXPECT_DOUBLE_EQ(b.seconds_until(rate, 1), 0.1);
+  EXPECT_FALSE(b.try_take(rate, 1, kT0 + std::chrono::milliseconds(99)));
+  EXPECT_TRUE(b.try_take(rate, 1, kT0 + std::chrono::milliseconds(100)));
+  b.refill(rate, kT0 + std::chrono::hours(1));
+  EXPECT_DOUBLE_EQ(b.tokens(), 5) << "never beyond the burst";
+}
+
+TEST(TokenBucket, ARefusedTakeTakesNothingAndTimeGoingBackRefillsNothing) {
+  const TokenRate rate{1, 3};
+  Bucket b(rate, kT0);
+  EXPECT_TRUE(b.try_take(rate, 2, kT0));
+  EXPECT_FALSE(b.try_take(rate, 2, kT0));
+  EXPECT_DOUBLE_EQ(b.tokens(), 1);
+  b.refill(rate, kT0 - std::chrono::seconds(10));
+  EXPECT_DOUBLE_EQ(b.tokens(), 1);
+}
+
+TEST(TokenBucket, ABatchOverTheBurstPassesOnlyFromAFullBucketAndEmptiesIt) {
+  const TokenRate rate{100, 300};
+  Bucket b(rate, kT0);
+  EXPECT_TRUE(b.try_take(rate, 500, kT0));
+  EXPECT_DOUBLE_EQ(b.tokens(), 0);
+  EXPECT_FALSE(b.try_take(rate, 500, kT0 + std::chrono::seconds(2)));
+  EXPECT_DOUBLE_EQ(b.seconds_until(rate, 500), 1.0) << "until full: 100 more at 100/s";
+  EXPECT_FALSE(b.full_at(rate, kT0 + std::chrono::milliseconds(2999)));
+  EXPECT_TRUE(b.full_at(rate, kT0 + std::chrono::seconds(3)));
+}
+
+// ---------------- every frame counts (issue 16 items 1 and 7) ----------------
+
+TEST(FrameRate, FramesWithoutAMessageTakeTokensAndARefusedBatchGetsOneAlert) {
+  Harness h(rate(10, 5));
+  const ConnId c = h.connect();
+  h.handle(FramesReceived{c, 5, 5 * 131});  // five 125-byte pings: the whole burst
+  EXPECT_THAT(h.inbox(c), IsEmpty());
+  h.handle(FramesReceived{c, 3, 3 * 6});  // three empty continuation frames
+  const Msg m = h.only(c);
+  EXPECT_EQ(m.event, "alert");
+  EXPECT_EQ(m.at("code"), "rate_limited");
+  EXPECT_EQ(m.at("retryAfter"), 1);
+  EXPECT_FALSE(m.data.as_object().contains("event")) << "no request to name";
+  // Nothing left for a message either.
+  h.request(c, "attendees", "{}", 7);
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited");
+  EXPECT_EQ(h.engine().stats().messages_rate_limited, 2u);
+}
+
+TEST(FrameRate, AMessageTakesEveryFrameItCarries) {
+  Harness h(rate(10, 5));
+  const ConnId c = h.connect();
+  // A message that came after four pings (or in five fragments): five tokens.
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":1})"), 5, 100});
+  EXPECT_NE(h.only(c).at("code"), "rate_limited");
+  h.request(c, "attendees", "{}", 2);
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited");
+}
+
+TEST(FrameRate, AFloodOfPingsForTenSecondsClosesWith1008) {
+  Harness h(rate(10, 5));
+  const ConnId c = h.connect();
+  // Refused from 50 ms on; at 10.05 s the run has lasted 10 s.
+  for (int step = 0; step <= 200; ++step) {
+    h.handle(FramesReceived{c, 100, 100 * 131});
+    ASSERT_THAT(h.closes(c), IsEmpty()) << "at step " << step;
+    h.advance(std::chrono::milliseconds(50));
+  }
+  h.handle(FramesReceived{c, 100, 100 * 131});
+  EXPECT_THAT(h.closes(c), ElementsAre(1008));
+  EXPECT_EQ(h.engine().stats().rate_limit_closes, 1u);
+}
+
+EngineOptions byte_rate(double per_second, double burst) {
+  EngineOptions o;
+  o.bytes_per_second = per_second;
+  o.bytes_burst = burst;
+  return o;
+}
+
+TEST(ByteRate, LargeFramesOverTheByteBudgetAreRefusedWithTheWaitForTheBytes) {
+  Harness h(byte_rate(1000, 4000));
+  const ConnId c = h.connect();
+  h.handle(FramesReceived{c, 1, 3000});
+  EXPECT_THAT(h.inbox(c), IsEmpty());
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":1})"), 1, 3000});
+  const Msg m = h.only(c);
+  EXPECT_EQ(m.at("code"), "rate_limited");
+  EXPECT_EQ(m.at("event"), "attendees");
+  EXPECT_EQ(m.at("retryAfter"), 2) << "2000 bytes missing at 1000/s";
+  EXPECT_EQ(h.engine().stats().bytes_rate_limited, 1u);
+  // A refused message takes nothing: a small one still passes, and message tokens were kept.
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":2})"), 1, 500});
+  EXPECT_NE(h.only(c).at("code"), "rate_limited");
+}
+
+TEST(ByteRate, TheDefaultsHoldAFullCallOfLargeOffersFarBelowTheBudget) {
+  // 4 peers x (one 10 KiB SDP + 40 candidates of 200 bytes) from one member at once, every
+  // 5 s: about 72 KiB a burst, under a tenth of the default burst.
+  Harness h(options_with(5));
+  const ConnId c = h.connect();
+  for (int round = 0; round < 20; ++round) {
+    for (int peer = 0; peer < 4; ++peer) {
+      h.handle(FramesReceived{c, 1, 10 * 1024});
+      for (int k = 0; k < 40; ++k) h.handle(FramesReceived{c, 1, 200});
+      ASSERT_THAT(h.inbox(c), IsEmpty()) << "round " << round;
+    }
+    h.advance(std::chrono::seconds(5));
+  }
+  EXPECT_EQ(h.engine().stats().messages_rate_limited, 0u);
+}
+
+// ---------------- Bound: what may not be evicted (issue 16 item 6) ----------------
+
+TEST(Bound, BindingAndUnbindingAConnectionAreEffectsOnlyWhenTheyChange) {
+  Harness h;
+  const Space s = h.create();
+  const Peer g = h.join(s, "Guest");
+  EXPECT_THAT(h.bound(), ElementsAre("bound " + std::to_string(g.conn.value)));
+  h.as(g, "attendees");
+  EXPECT_THAT(h.bound(), IsEmpty()) << "a request of a bound member changes nothing";
+  h.as(g, "leave");
+  EXPECT_THAT(h.bound(), ElementsAre("unbound " + std::to_string(g.conn.value)));
+  h.as(s.owner, "destroy");
+  EXPECT_THAT(h.bound(), ElementsAre("unbound " + std::to_string(s.owner.conn.value)));
+}
+
+TEST(Bound, AReplacedConnectionIsUnboundAndTheNewOneBound) {
+  Harness h;
+  const Space s = h.create();
+  const Peer again = h.reattend(s.owner);
+  EXPECT_THAT(h.bound(), ElementsAre("unbound " + std::to_string(s.owner.conn.value),
+                                     "bound " + std::to_string(again.conn.value)));
 }
 
 EngineOptions creates_per_hour(int n) {

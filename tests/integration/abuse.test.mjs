@@ -9,6 +9,7 @@ import {
   Client, assertAlert, assertReply, createWorkspace, httpRequest, join, serverFixture, setupWorkspace, sleep,
   startServer, waitUntil, withServer, withTimeout,
 } from './harness.mjs';
+import { fdCount, rssKib } from '../../bench/server.mjs';
 
 /** The value of a metric sample (`name{labels}` as printed), 0 when absent. */
 async function metric(server, sample) {
@@ -70,18 +71,35 @@ async function receiveAll(member, count, timeout) {
 }
 
 describe('connection limits', () => {
-  test('max_connections: the next upgrade gets 503 until a connection ends', async (t) => {
+  test('max_connections: held by members, the next upgrade gets 503 until a connection ends', async (t) => {
     const server = await withServer(t, { config: { max_connections: 3 } });
-    const open = [];
-    for (let i = 0; i < 3; i++) open.push(await upgrade(server.url));
-    assert.deepEqual(open.map((o) => o.status), [101, 101, 101]);
+    // Bound members are never evicted (docs/protocol.md §11): only they make the server full.
+    const members = [];
+    for (let i = 0; i < 3; i++) {
+      const client = await Client.connect(server.url);
+      await createWorkspace(client);
+      members.push(client);
+    }
     const over = await upgrade(server.url, { localAddress: '127.0.0.9' });
     assert.equal(over.status, 503);
     assert.match(over.body, /max_connections/);
     await expectMetric(server, refused('max_connections'), 1);
-    open[0].ws.close();
+    members[0].close();
     await waitUntil(async () => (await upgrade(server.url)).status === 101, { what: 'a place freed by a close' });
-    for (const o of open) o.ws.terminate();
+  });
+
+  test('max_connections: a connection that is not a member makes room for a newcomer, the oldest first', async (t) => {
+    const server = await withServer(t, { config: { max_connections: 3 } });
+    const idle = [];
+    for (let i = 0; i < 3; i++) idle.push(await upgrade(server.url));
+    const closed = idle.map((o) => new Promise((resolve) => o.ws.once('close', () => resolve(true))));
+    const newcomer = await upgrade(server.url, { localAddress: '127.0.0.9' });
+    assert.equal(newcomer.status, 101);
+    assert.equal(await withTimeout(closed[0], 2000, 'the oldest to be evicted'), true);
+    assert.ok(idle[1].ws.readyState === WebSocket.OPEN && idle[2].ws.readyState === WebSocket.OPEN);
+    // Every new connection at the limit evicts (the /metrics requests below too).
+    await waitUntil(async () => (await metric(server, 'workspaces_connections_evicted_total')) >= 1, { timeout: 3000, what: 'the eviction in /metrics' });
+    for (const o of [...idle, newcomer]) o.ws.terminate();
   });
 
   test('max_connections_per_ip: 429 for the address over it, others unaffected', async (t) => {
@@ -194,7 +212,7 @@ describe('under the defaults', () => {
     },
   });
 
-  test('a full workspace in a call (offers, answers, 40 candidates per pair at once) meets no limit', async () => {
+  test('a full workspace in a call (10 KiB offers, answers, 40 candidates per pair at once) meets no limit, bytes included', async () => {
     const { owner, guests } = await setupWorkspace(fixture.url, { guests: 4 });
     const members = [owner, ...guests];
     const expected = new Map(members.map((m) => [m.id, 0]));
@@ -203,7 +221,8 @@ describe('under the defaults', () => {
     for (const from of members) {
       for (const to of members) {
         if (from === to) continue;
-        from.client.send('negotiation', { accessToken: from.token, attendee: { id: to.id }, message: { type: 'offer', sdp: 'v=0\r\n'.repeat(100) } });
+        // A real offer with several media sections and codecs: 10 KiB.
+        from.client.send('negotiation', { accessToken: from.token, attendee: { id: to.id }, message: { type: 'offer', sdp: 'a=rtpmap:96 VP8/90000\r\n'.repeat(445) } });
         for (let c = 0; c < 40; c++) {
           from.client.send('icecandidate', { accessToken: from.token, attendee: { id: to.id }, candidate: { candidate: `candidate:${c} 1 udp 2122260223 192.0.2.1 ${50000 + c} typ host`, sdpMid: '0' } });
         }
@@ -222,6 +241,7 @@ describe('under the defaults', () => {
       await expectMetric(fixture.server, refused(reason), 0);
     }
     await expectMetric(fixture.server, 'workspaces_messages_rate_limited_total', 0);
+    await expectMetric(fixture.server, 'workspaces_bytes_rate_limited_total', 0);
   });
 });
 
@@ -299,5 +319,179 @@ describe('slow and bad clients', () => {
     assertReply(await owner.client.request('attendees', { accessToken: owner.token }), 'attendees');
     await join(server.url, (await createWorkspace(await Client.connect(server.url))).workspace.token);
     await expectMetric(server, refused('max_connections_per_ip'), 0);
+  });
+});
+
+// ---------------------------------------------------------------- issue 16: every frame counts
+
+/** A client frame (FIN set unless `fin` false), masked as RFC 6455 requires. */
+function maskedFrame(opcode, payload = Buffer.alloc(0), { fin = true } = {}) {
+  const body = Buffer.from(payload);
+  const len = body.length;
+  const head = len < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | len])
+    : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, len >> 8, len & 0xff]);
+  const key = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  for (let i = 0; i < len; i++) body[i] ^= key[i % 4];
+  return Buffer.concat([head, key, body]);
+}
+
+/** A raw TCP socket past the WebSocket upgrade of `path`; resolves once the 101 has come. */
+function rawUpgrade(port, path = '/ws', localAddress = '127.0.0.1') {
+  return withTimeout(new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+    socket.on('error', reject);
+    let head = '';
+    const onData = (chunk) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      socket.pause();
+      if (!head.startsWith('HTTP/1.1 101')) reject(new Error(`upgrade refused: ${head.split('\r\n')[0]}`));
+      else resolve(socket);
+    };
+    socket.on('data', onData);
+    socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+  }), 5000, `the upgrade of ${path}`);
+}
+
+describe('every frame counts (issue 16)', () => {
+  for (const path of ['/ws', '/socket.io/?EIO=4&transport=websocket']) {
+    test(`a socket that sends 125-byte pings and never reads is dropped at max_queue_bytes, RSS bounded (${path})`, async (t) => {
+      const server = await withServer(t, {});
+      await sleep(300);
+      const base = rssKib(server.pid);
+      const socket = await rawUpgrade(server.port, path);
+      socket.removeAllListeners('error');
+      socket.on('error', () => {});
+      const batch = Buffer.concat(Array.from({ length: 512 }, () => maskedFrame(0x9, Buffer.alloc(125, 0x70))));
+      const started = Date.now();
+      let peak = base;
+      let sent = 0;
+      const dropped = () => /slow reader/.test(server.logs());
+      // Stops at the drop, after 8 s, or (the old server) before the machine runs out of memory.
+      while (!dropped() && !socket.destroyed && Date.now() - started < 8000 && peak - base < 512 * 1024) {
+        if (socket.write(batch)) sent += batch.length;
+        else await Promise.race([new Promise((r) => socket.once('drain', r)), sleep(20)]);
+        peak = Math.max(peak, rssKib(server.pid) ?? 0);
+        if (sent % (batch.length * 64) === 0) await sleep(0);
+      }
+      const growthMiB = (peak - base) / 1024;
+      t.diagnostic(`${path}: ${(sent / 2 ** 20).toFixed(1)} MiB of pings in ${Date.now() - started} ms; RSS ${base} KiB -> peak ${peak} KiB (+${growthMiB.toFixed(1)} MiB)`);
+      socket.destroy();
+      await waitUntil(async () => dropped(), { timeout: 2000, what: 'the server to drop the slow reader' });
+      // max_queue_bytes is 1 MiB: the queue, the read buffers and the allocator's slack stay far under 32 MiB.
+      assert.ok(growthMiB < 32, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
+    });
+  }
+
+  test('floods of pings, of pongs and of empty continuation frames get rate_limited, then close 1008 after 10 s', async (t) => {
+    const server = await withServer(t, { config: { messages_per_second: 20, messages_burst: 20 } });
+    const kinds = ['ping', 'pong', 'continuation'];
+    const started = Date.now();
+    const flood = async (kind) => {
+      const ws = new WebSocket(server.url);
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      let alerts = 0;
+      ws.on('message', (data) => {
+        const frame = JSON.parse(data.toString());
+        if (frame.event === 'alert' && frame.data.code === 'rate_limited') {
+          assert.ok(frame.data.retryAfter >= 1);
+          alerts++;
+        }
+      });
+      const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+      let open = true;
+      closed.then(() => (open = false));
+      if (kind === 'continuation') ws.send('', { fin: false }); // opens the message; it never ends
+      while (open && Date.now() - started < 14_000) {
+        for (let i = 0; i < 10 && open; i++) {
+          if (kind === 'ping') ws.ping(Buffer.alloc(125));
+          if (kind === 'pong') ws.pong(Buffer.alloc(125));
+          if (kind === 'continuation') ws.send('', { fin: false });
+        }
+        await sleep(20); // 500 frames a second against 20 allowed
+      }
+      const code = await withTimeout(closed, 2000, `the ${kind} flooder to be closed`);
+      return { kind, code, alerts, after: Date.now() - started };
+    };
+    const outcomes = await Promise.all(kinds.map(flood));
+    t.diagnostic(JSON.stringify(outcomes));
+    for (const o of outcomes) {
+      assert.equal(o.code, 1008, `${o.kind}: closed 1008`);
+      assert.ok(o.alerts >= 1, `${o.kind}: rate_limited alerts`);
+      assert.ok(o.after >= 10_000, `${o.kind}: not before 10 s of refusals (${o.after} ms)`);
+    }
+    await expectMetric(server, 'workspaces_rate_limit_closes_total', 3);
+  });
+
+  test('bytes_per_second and bytes_burst: large frames beyond the byte budget get rate_limited', async (t) => {
+    const server = await withServer(t, { config: { bytes_per_second: 10000, bytes_burst: 100000 } });
+    const { owner } = await setupWorkspace(server.url, { guests: 0 });
+    // Ten 30 KB requests at once: three fit the 100 KB burst, and the fourth's bytes take 2 s to
+    // come back; the message rate is far off.
+    const pad = 'x'.repeat(30_000);
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, () => owner.client.request('attendees', { accessToken: owner.token, pad })),
+    );
+    const limited = replies.filter((r) => r.event === 'alert' && r.data.code === 'rate_limited');
+    t.diagnostic(`${limited.length} of 10 refused: ${replies.map((r) => r.data.code ?? r.event)}`);
+    assert.ok(limited.length >= 6 && limited.length <= 7, `${limited.length} of 10 refused`);
+    for (const alert of limited) assert.ok(alert.data.retryAfter >= 1);
+    await waitUntil(async () => (await metric(server, 'workspaces_bytes_rate_limited_total')) >= 6, { timeout: 3000, what: 'the byte refusals in /metrics' });
+  });
+});
+
+// ---------------------------------------------------------------- issue 16: descriptors
+
+describe('descriptors (issue 16)', () => {
+  test('with RLIMIT_NOFILE 400 and no max_connections, an idle flood that holds every descriptor cannot lock a newcomer out', async (t) => {
+    const server = await withServer(t, { nofile: 400, config: { handshake_timeout_ms: 5000 } });
+    // Members bound before the flood: never evicted.
+    const { owner, guests: [guest] } = await setupWorkspace(server.url, { guests: 1 });
+    let stop = false;
+    let opened = 0;
+    let closedCount = 0;
+    const sockets = new Set();
+    // 39 addresses x 10 idle WebSockets (within the per-address limits), each reconnecting 100 ms
+    // after it is closed: more than the process can hold.
+    const hold = (localAddress) => {
+      if (stop) return;
+      const ws = new WebSocket(server.url, { localAddress, handshakeTimeout: 5000 });
+      sockets.add(ws);
+      ws.on('open', () => opened++);
+      ws.on('error', () => {});
+      ws.on('close', () => {
+        closedCount++;
+        sockets.delete(ws);
+        setTimeout(() => hold(localAddress), 100);
+      });
+    };
+    for (let a = 2; a <= 40; a++) for (let k = 0; k < 10; k++) hold(`127.0.0.${a}`);
+    t.after(() => {
+      stop = true;
+      for (const ws of sockets) ws.terminate();
+    });
+    await waitUntil(async () => opened >= 340, { timeout: 15_000, what: () => `the flood to hold the server (${opened} opened)` })
+      .catch(() => {});
+    await sleep(1000);
+    const fds = fdCount(server.pid);
+    t.diagnostic(`flood: ${opened} opened, ${closedCount} closed, server holds ${fds} descriptors`);
+
+    const t0 = Date.now();
+    const newcomer = await Client.connect(server.url, { localAddress: '127.0.0.99', timeout: 2000 });
+    await createWorkspace(newcomer); // asserts `created`
+    const ms = Date.now() - t0;
+    t.diagnostic(`the newcomer attended in ${ms} ms`);
+    assert.ok(ms < 2000, `attended within 2 s (${ms} ms)`);
+    const health = await httpRequest(`${server.httpUrl}/healthz`, { timeout: 2000 });
+    assert.equal(health.status, 200);
+    // The bound pair still relays.
+    const relayed = receiveAll(guest, 20, 5000);
+    await relay(owner, guest, 20, 10);
+    assert.deepEqual(await relayed, Array.from({ length: 20 }, (_, i) => i));
+    assert.ok(owner.client.isOpen && guest.client.isOpen);
+    await waitUntil(async () => (await metric(server, 'workspaces_connections_evicted_total')) >= 1, { timeout: 3000, what: 'evictions in /metrics' });
+    stop = true;
   });
 });

@@ -36,6 +36,8 @@ const fixture = serverFixture({
     new_connections_per_ip_burst: 1000000,
     messages_per_second: 1000000,
     messages_burst: 1000000,
+    bytes_per_second: 2000000000,
+    bytes_burst: 2000000000,
   },
 });
 

@@ -187,15 +187,18 @@ function makeEnv(overrides) {
  * (or the literal `configText`). Resolves once it prints its listening line with
  * `{port, url, httpUrl, proc, pid, env, dir, logs(), stop(signal), kill()}`; `url` is the
  * native endpoint `ws(s)://127.0.0.1:PORT/ws`. With `expectExit`, resolves `{code, signal,
- * output, env}` once the process exits instead (and rejects if it starts).
+ * output, env}` once the process exits instead (and rejects if it starts). `nofile` runs it with
+ * RLIMIT_NOFILE soft = hard = `nofile` (through prlimit(1), which execs it: same pid).
  */
-export async function startServer({ env = {}, config = {}, configText, args = [], expectExit = false } = {}) {
+export async function startServer({ env = {}, config = {}, configText, args = [], expectExit = false, nofile } = {}) {
   assertBinary();
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'workspaces-it-'));
   const configPath = path.join(dir, 'config.json');
   await fsp.writeFile(configPath, configText ?? JSON.stringify({ ...DEFAULT_CONFIG, ...config }, null, 2));
   const fullEnv = makeEnv(env);
-  const proc = spawn(SERVER_BIN, ['--config', configPath, '--port', '0', ...args], {
+  const argv = ['--config', configPath, '--port', '0', ...args];
+  const [command, commandArgs] = nofile ? ['prlimit', [`--nofile=${nofile}:${nofile}`, SERVER_BIN, ...argv]] : [SERVER_BIN, argv];
+  const proc = spawn(command, commandArgs, {
     cwd: dir,
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -147,3 +147,70 @@ TEST(Admission, IdleAddressesAreForgottenOnceTheirBucketIsFull) {
 
 }  // namespace
 }  // namespace ws::net::detail
+
+namespace ws::net::detail {
+namespace {
+
+/// Admits one connection from `ip` and gives it a closer that records `name` when called.
+Admission::Ticket evictable(Admission& a, const char* ip, std::vector<std::string>& closed,
+                            std::string name) {
+  Admission::Ticket t = a.admit(addr(ip), t0);
+  t.set_closer([&closed, name] { closed.push_back(name); });
+  return t;
+}
+
+TEST(Eviction, AtMaxConnectionsTheOldestUnboundConnectionMakesRoom) {
+  Admission a(limits(3, 10, 1000, 1000));
+  std::vector<std::string> closed;
+  Admission::Ticket member = evictable(a, "192.0.2.1", closed, "member");
+  member.set_bound(true);  // bound members are never evicted
+  Admission::Ticket idle1 = evictable(a, "192.0.2.2", closed, "idle1");
+  Admission::Ticket idle2 = evictable(a, "192.0.2.3", closed, "idle2");
+  EXPECT_EQ(a.evictable(), 2u);
+
+  Admission::Ticket newcomer = a.admit(addr("198.51.100.9"), t0);
+  EXPECT_EQ(newcomer.refusal(), Refusal::kNone);
+  EXPECT_TRUE(newcomer.evicted_another());
+  EXPECT_EQ(closed, std::vector<std::string>{"idle1"});
+  EXPECT_EQ(a.evictions(), 1u);
+  EXPECT_EQ(a.open(), 4u) << "the evicted one counts until it has closed";
+  idle1 = Admission::Ticket();
+
+  // A ticket without a closer (nothing to close it with) is not evictable either; when a
+  // member leaves it is evictable again, by its age.
+  Admission::Ticket second = a.admit(addr("198.51.100.10"), t0);
+  EXPECT_TRUE(second.evicted_another());
+  EXPECT_EQ(closed, (std::vector<std::string>{"idle1", "idle2"}));
+  member.set_bound(false);
+  Admission::Ticket third = a.admit(addr("198.51.100.11"), t0);
+  EXPECT_EQ(closed, (std::vector<std::string>{"idle1", "idle2", "member"}));
+}
+
+TEST(Eviction, NothingEvictableMeans503AndAnAddressOverItsLimitEvictsNobody) {
+  Admission a(limits(2, 1, 1000, 1000));
+  std::vector<std::string> closed;
+  Admission::Ticket one = evictable(a, "192.0.2.1", closed, "one");
+  Admission::Ticket two = evictable(a, "192.0.2.2", closed, "two");
+  Admission::Ticket same = a.admit(addr("192.0.2.1"), t0);  // over its per-address limit
+  EXPECT_EQ(same.refusal(), Refusal::kMaxConnectionsPerIp);
+  EXPECT_TRUE(closed.empty());
+  one.set_bound(true);
+  two.set_bound(true);
+  Admission::Ticket refused = a.admit(addr("192.0.2.3"), t0);
+  EXPECT_EQ(refused.refusal(), Refusal::kMaxConnections);
+  EXPECT_FALSE(refused.evicted_another());
+  EXPECT_TRUE(closed.empty());
+}
+
+TEST(Eviction, MaxHeldBoundsTheSocketsHeldWhateverTheRefusals) {
+  AdmissionLimits l = limits(2, 100, 1000, 1000);
+  l.max_held = 3;
+  Admission a(l);
+  std::vector<Admission::Ticket> held;
+  for (int i = 0; i < 3; ++i) held.push_back(a.admit(addr("192.0.2.1"), t0));
+  EXPECT_EQ(held[2].refusal(), Refusal::kMaxConnections);  // answered (plain HTTP, 503)
+  EXPECT_FALSE(a.admit(addr("192.0.2.2"), t0).holds_place()) << "past max_held: unanswered";
+}
+
+}  // namespace
+}  // namespace ws::net::detail

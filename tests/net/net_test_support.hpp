@@ -70,10 +70,12 @@ class RecordingHandler : public ConnectionHandler {
     }
     cv_.notify_all();
   }
-  void on_text(core::ConnId id, Transport transport, std::string text) override {
+  void on_text(core::ConnId id, Transport transport, std::string text,
+               FrameCount counted) override {
     std::shared_ptr<Connection> conn;
     {
       std::lock_guard lock(mu_);
+      count(counted);
       events_.push_back("text " + std::to_string(id.value));
       texts_.push_back(text);
       text_transports_.push_back(transport);
@@ -86,11 +88,20 @@ class RecordingHandler : public ConnectionHandler {
     }
     cv_.notify_all();
   }
-  void on_binary(core::ConnId id) override {
+  void on_binary(core::ConnId id, FrameCount counted) override {
     {
       std::lock_guard lock(mu_);
+      count(counted);
       events_.push_back("binary " + std::to_string(id.value));
       ++binaries_;
+    }
+    cv_.notify_all();
+  }
+  void on_frames(core::ConnId, FrameCount counted) override {
+    {
+      std::lock_guard lock(mu_);
+      count(counted);
+      ++frame_batches_;
     }
     cv_.notify_all();
   }
@@ -143,16 +154,28 @@ class RecordingHandler : public ConnectionHandler {
   std::vector<std::string> peer_ips() const {
     return locked([&] { return peer_ips_; });
   }
+  /// Every frame counted so far, over messages and batches, and the on_frames calls.
+  FrameCount counted() const {
+    return locked([&] { return counted_; });
+  }
+  int frame_batches() const {
+    return locked([&] { return frame_batches_; });
+  }
   std::shared_ptr<Connection> last_connection() const {
     return locked([&] { return last_; });
   }
 
   // Read by wait() predicates, under the lock.
-  int opens_ = 0, closes_ = 0, binaries_ = 0;
+  int opens_ = 0, closes_ = 0, binaries_ = 0, frame_batches_ = 0;
+  FrameCount counted_;
   std::vector<std::string> events_, texts_, peer_ips_;
   std::vector<Transport> text_transports_;
 
  private:
+  void count(FrameCount c) {  // under the lock
+    counted_.frames += c.frames;
+    counted_.bytes += c.bytes;
+  }
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::uint64_t, std::shared_ptr<Connection>> conns_;

@@ -54,7 +54,11 @@ std::string close_body(std::uint16_t code, std::string_view reason = {}) {
 class Recorder : public FrameSink {
  public:
   std::vector<std::string> events;
-  std::vector<const char*> message_data;  // where each message's view pointed
+  std::vector<const char*> message_data;                   // where each message's view pointed
+  std::vector<std::pair<WsOpcode, std::uint64_t>> frames;  // every on_frame, in order
+  void on_frame(WsOpcode opcode, std::uint64_t wire_bytes) override {
+    frames.emplace_back(opcode, wire_bytes);
+  }
   void on_message(bool text, std::string_view payload) override {
     events.push_back((text ? "text " : "binary ") + std::string(payload));
     message_data.push_back(payload.data());
@@ -119,6 +123,43 @@ TEST(FrameParser, FragmentsJoinAndControlFramesMayComeBetweenThem) {
                         "binary " + std::string("\xff\x00", 2)};
   EXPECT_EQ(parse(bytes), expected);
   EXPECT_EQ(parse(bytes, 1), expected);
+}
+
+TEST(FrameParser, EveryFrameIsCountedWithItsWireBytesEmptyOnesToo) {
+  // Data, continuation and control frames alike, each once, whatever the split (PROTOCOL.md
+  // §10: every frame a client sends counts against the rate limits).
+  const std::string bytes = client_frame(0x1, "ab", {.fin = false}) +
+                            client_frame(0x0, "", {.fin = false}) +
+                            client_frame(0x9, std::string(125, 'p')) + client_frame(0xA, "") +
+                            client_frame(0x0, std::string(200, 'c'));
+  using Frames = std::vector<std::pair<WsOpcode, std::uint64_t>>;
+  const Frames expected{{WsOpcode::kText, 2 + 4 + 2},
+                        {WsOpcode::kContinuation, 2 + 4},
+                        {WsOpcode::kPing, 2 + 4 + 125},
+                        {WsOpcode::kPong, 2 + 4},
+                        {WsOpcode::kContinuation, 4 + 4 + 200}};
+  for (std::size_t piece : {std::size_t{0}, std::size_t{1}, std::size_t{5}}) {
+    FrameParser parser(1 << 20);
+    Recorder sink;
+    std::string copy = bytes;
+    const std::size_t step = piece ? piece : copy.size();
+    for (std::size_t at = 0; at < copy.size(); at += step) {
+      parser.feed(copy.data() + at, std::min(step, copy.size() - at), sink);
+    }
+    EXPECT_EQ(sink.frames, expected) << "piece " << piece;
+    std::uint64_t total = 0;
+    for (const auto& f : sink.frames) total += f.second;
+    EXPECT_EQ(total, bytes.size()) << "every byte on the wire is in one frame's count";
+  }
+}
+
+TEST(FrameParser, AFrameRefusedByItsHeaderIsNotCounted) {
+  FrameParser parser(1 << 20);
+  Recorder sink;
+  std::string bytes = client_frame(0x1, "x", {.masked = false});
+  parser.feed(bytes.data(), bytes.size(), sink);
+  EXPECT_TRUE(sink.frames.empty());
+  EXPECT_EQ(sink.events, Events{"violation 1002"});
 }
 
 TEST(FrameParser, APartialFrameIsHeldUntilItCompletesThenReleased) {

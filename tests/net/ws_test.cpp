@@ -279,6 +279,46 @@ TEST(WebSocket, APingIsAnsweredWithAPongCarryingItsPayload) {
                                                              15));
 }
 
+TEST(WebSocket, APeerThatPingsAndNeverReadsIsDroppedAtTheQueueBound) {
+  // issue 16 item 1: pongs count against max_queue_bytes like every other frame we queue.
+  ServerOptions options = test_options();
+  options.max_queue_bytes = 64 * 1024;
+  options.ping_interval = 0ms;  // no liveness timer: only the queue bound can end it
+  ServerHarness h(options);
+  ASSERT_TRUE(h.ok());
+  RawClient raw;
+  ASSERT_FALSE(raw.connect(h.port()));
+  ASSERT_FALSE(raw.write(kUpgradeRequest));
+  ASSERT_TRUE(h.handler().wait_opens(1));
+  std::string pings;
+  for (int i = 0; i < 512; ++i) pings += masked_frame(0x9, std::string(125, 'p'));
+  // Far more pongs than the socket buffers and the bound hold together (64 MiB of pings).
+  std::size_t written = 0;
+  while (written < (64u << 20) && h.handler().closes() == 0) {
+    if (raw.write(pings)) break;  // the server dropped us
+    written += pings.size();
+  }
+  EXPECT_TRUE(h.handler().wait_closes(1)) << "wrote " << written << " bytes of pings";
+  EXPECT_TRUE(h.wait_connection_count(0));
+}
+
+TEST(WebSocket, EveryFrameReachesTheAppCountedOnceWithAMessageOrInABatch) {
+  ServerHarness h;
+  ASSERT_TRUE(h.ok());
+  RawClient raw;
+  ASSERT_FALSE(raw.connect(h.port()));
+  // A ping, a pong, an empty fragment, its end with a message, then a lone ping.
+  std::string frag{static_cast<char>(0x01), static_cast<char>(0x80 | 2), 0, 0, 0, 0, 'h', 'i'};
+  std::string empty_cont{static_cast<char>(0x00), static_cast<char>(0x80), 0, 0, 0, 0};
+  const std::string frames = masked_frame(0x9, "a") + masked_frame(0xA, "") + frag + empty_cont +
+                             masked_frame(0x0, "!") + masked_frame(0x9, "b");
+  ASSERT_FALSE(raw.write(kUpgradeRequest + frames));
+  ASSERT_TRUE(h.handler().wait([](const auto& hh) { return hh.texts_.size() == 1; }));
+  ASSERT_TRUE(h.handler().wait([](const auto& hh) { return hh.counted_.frames == 6; }));
+  EXPECT_EQ(h.handler().texts(), std::vector<std::string>{"hi!"});
+  EXPECT_EQ(h.handler().counted().bytes, frames.size());
+}
+
 TEST(WebSocket, AnUnmaskedFrameClosesWith1002WithoutReachingTheApp) {
   ServerHarness h;
   ASSERT_TRUE(h.ok());

@@ -5,12 +5,17 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include <boost/asio/ip/address.hpp>
+
+#include "core/limits.hpp"
 
 namespace ws::net::detail {
 
@@ -19,6 +24,9 @@ struct AdmissionLimits {
   std::size_t max_connections_per_ip = 200;
   double new_per_ip_per_second = 50;  // token bucket refill rate
   double new_per_ip_burst = 100;      // and size
+  /// Sockets held at most, refused ones included: past it a new one is closed unanswered.
+  /// 0: twice max_connections. The app sets it within the descriptor limit (PROTOCOL.md §10).
+  std::size_t max_held = 0;
 };
 
 /// Why a connection may not upgrade to WebSocket; kNone when it may.
@@ -62,16 +70,27 @@ class Admission {
     Refusal refusal() const { return refusal_; }
     /// False: close the connection at once, unanswered.
     bool holds_place() const { return owner_ != nullptr; }
+    /// This connection got its place by evicting another (see admit()).
+    bool evicted_another() const { return evicted_another_; }
+
+    /// How to close this connection when a newcomer evicts it: callable from any thread, it
+    /// must post to the connection's strand. Replaces the previous one (the HTTP session's,
+    /// then the WebSocket session's). A connection with a closer and not bound is evictable.
+    void set_closer(std::function<void()> close);
+    /// A connection bound to a member (core's Bound effect) is never evicted.
+    void set_bound(bool bound);
 
    private:
     friend class Admission;
-    Ticket(Admission* owner, std::string key, Refusal refusal)
-        : owner_(owner), key_(std::move(key)), refusal_(refusal) {}
+    Ticket(Admission* owner, std::string key, Refusal refusal, std::uint64_t seq = 0)
+        : owner_(owner), key_(std::move(key)), refusal_(refusal), seq_(seq) {}
     void release();
 
     Admission* owner_ = nullptr;  // set while the Ticket holds a place
     std::string key_;
     Refusal refusal_ = Refusal::kNone;
+    std::uint64_t seq_ = 0;  // order of admission: lower is older
+    bool evicted_another_ = false;
   };
 
   explicit Admission(AdmissionLimits limits) : limits_(limits) {}
@@ -84,7 +103,17 @@ class Admission {
   /// already open, refused ones included. An address (or the server) already holding twice its
   /// limit gets a Ticket that holds no place: the connection is closed unanswered, so a flood
   /// cannot hold sockets beyond that.
+  ///
+  /// At max_connections a connection that would otherwise be admitted evicts the oldest
+  /// evictable one (a closer set, not bound to a member: an HTTP connection that never
+  /// upgraded, or a WebSocket that never attended) and takes its place; only when none is
+  /// evictable is it refused. The evicted one counts until it has closed.
   Ticket admit(const boost::asio::ip::address& address, Clock::time_point now);
+
+  /// Connections evicted since start.
+  std::uint64_t evictions() const;
+  /// Connections that could be evicted now.
+  std::size_t evictable() const;
 
   /// Open connections holding a place (refused ones included).
   std::size_t open() const;
@@ -94,18 +123,34 @@ class Admission {
  private:
   struct Source {
     std::size_t open = 0;
-    double tokens = 0;
-    Clock::time_point refilled;
+    core::TokenBucket<Clock::time_point> bucket;
   };
-  void release(const std::string& key);
+  /// What eviction knows of a connection holding a place.
+  struct Held {
+    std::function<void()> close;
+    bool bound = false;
+  };
+  void release(const std::string& key, std::uint64_t seq);
+  /// Under mu_: takes the closer of the oldest evictable connection (empty when there is
+  /// none), to be called once mu_ is released (it may end a session, whose Ticket locks mu_).
+  std::function<void()> take_oldest_evictable();
+  Ticket admit_locked(const boost::asio::ip::address& address, Clock::time_point now,
+                      std::function<void()>& evict);
+  /// Under mu_: keeps `seq` in evictable_ when it has a closer and is not bound.
+  void update_evictable(std::uint64_t seq, const Held& held);
   /// Forgets addresses with no open connection whose bucket is full again.
   void sweep(Clock::time_point now);
+  core::TokenRate rate() const { return {limits_.new_per_ip_per_second, limits_.new_per_ip_burst}; }
 
   const AdmissionLimits limits_;
   mutable std::mutex mu_;  // guards everything below
   std::unordered_map<std::string, Source> sources_;
   std::size_t open_ = 0;
   std::uint64_t admits_ = 0;  // paces sweep()
+  std::uint64_t next_seq_ = 1;
+  std::uint64_t evictions_ = 0;
+  std::unordered_map<std::uint64_t, Held> held_;  // by seq, every ticket holding a place
+  std::set<std::uint64_t> evictable_;             // seqs, oldest first
 };
 
 }  // namespace ws::net::detail

@@ -41,6 +41,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::shared_ptr<ServerState> state_;
   std::uint16_t port_ = 0;  // set by open(), then constant
   bool stopped_ = false;
+  bool accept_failing_ = false;  // in an episode of failed accepts (logged once)
 };
 
 }  // namespace ws::net::detail

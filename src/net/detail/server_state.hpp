@@ -39,7 +39,8 @@ struct ServerState {
         handler(h),
         admission(AdmissionLimits{options.max_connections, options.max_connections_per_ip,
                                   options.new_connections_per_ip_per_second,
-                                  options.new_connections_per_ip_burst}) {}
+                                  options.new_connections_per_ip_burst,
+                                  options.max_held_connections}) {}
 
   const ServerOptions options;
   ConnectionHandler& handler;

@@ -34,6 +34,10 @@ enum class WsOpcode : std::uint8_t {
 class FrameSink {
  public:
   virtual ~FrameSink() = default;
+  /// Every frame the peer sends, data, continuation and control alike, once its header is read
+  /// and valid, before its payload: `wire_bytes` is the header and payload together. The rate
+  /// limits count these (PROTOCOL.md §10), so a frame that carries nothing still counts.
+  virtual void on_frame(WsOpcode opcode, std::uint64_t wire_bytes) = 0;
   /// A whole message (fragments joined); text is valid UTF-8.
   virtual void on_message(bool text, std::string_view payload) = 0;
   virtual void on_ping(std::string_view payload) = 0;
