@@ -15,7 +15,7 @@ const AVATAR = `data:image/png;base64,${'A'.repeat(16384 - 22)}`; // 16 KiB, the
 
 // The churn is the attacker's own, at full speed: the limits that would only slow it down are
 // lifted, so what is measured is what the server keeps, not what it refuses.
-const UNTHROTTLED = { messages_per_second: 1e6, messages_burst: 1e6 };
+const UNTHROTTLED = { messages_per_second: 1e6, messages_burst: 1e6, bytes_per_second: 1e9, bytes_burst: 1e9 };
 
 /** `/proc/<pid>/io` write_bytes + wchar: the independent count of what the process wrote. */
 function writtenBytes(pid) {

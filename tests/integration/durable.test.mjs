@@ -109,10 +109,13 @@ describe('restart with json_storage_file', () => {
   test('the file is JSON lines: a versioned header, then one record per line, no PIN in clear', async () => {
     const records = await lines(current().file);
     assert.deepStrictEqual(records[0].format, 'workspaces-store');
-    assert.equal(records[0].version, 1);
+    assert.equal(records[0].version, 2);
     const text = await fsp.readFile(current().file, 'utf8');
     assert.ok(!text.includes('pin-durable-1'), 'the PIN is stored only as a hash');
-    assert.ok(records.slice(1).every((r) => r.put || r.del), 'every later line is a put or a del');
+    const kinds = ['put', 'del', 'member', 'toggle', 'left', 'forget', 'call', 'idle'];
+    for (const r of records.slice(1)) {
+      assert.equal(Object.keys(r).filter((k) => kinds.includes(k)).length, 1, `one record kind per line: ${JSON.stringify(r).slice(0, 200)}`);
+    }
   });
 });
 
