@@ -194,7 +194,7 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
     if (p.slow_lane) {
       if (auto git = pin_guards.find(p.wid); git != pin_guards.end()) git->second.lane_busy = false;
     }
-    if (!match) record_pin_failure(p.key, p.wid, now, started);
+    if (!match && workspaces.count(p.wid)) record_pin_failure(p.key, p.wid, now, started);
   }
   auto with_started = [&](Effects out) {
     out.insert(out.end(), std::make_move_iterator(started.begin()),
