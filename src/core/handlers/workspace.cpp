@@ -119,14 +119,16 @@ Effects Engine::Impl::check_pin(RequestId rid, const Workspace& ws, TimePoint no
     Error e{ErrorCode::kRateLimited, std::move(message), "", retry_after_seconds(wait)};
     return alert(p.to, e);
   };
-  PinAttempts& attempts = pin_attempts[{p.key, ws.id}];
-  auto& failures = attempts.failures;
-  while (!failures.empty() && failures.front() <= now - opt.pin_failure_window) {
-    failures.pop_front();
-  }
-  if (static_cast<int>(failures.size()) >= opt.pin_max_failures) {
-    return refuse("too many wrong PINs, try again later",
-                  failures.front() + opt.pin_failure_window - now);
+  // Looked up, not made: a refused or right PIN leaves no entry behind.
+  if (auto ait = pin_attempts.find({p.key, ws.id}); ait != pin_attempts.end()) {
+    auto& failures = ait->second.failures;
+    while (!failures.empty() && failures.front() <= now - opt.pin_failure_window) {
+      failures.pop_front();
+    }
+    if (static_cast<int>(failures.size()) >= opt.pin_max_failures) {
+      return refuse("too many wrong PINs, try again later",
+                    failures.front() + opt.pin_failure_window - now);
+    }
   }
   PinGuard* lane = nullptr;
   if (auto git = pin_guards.find(ws.id); git != pin_guards.end() && git->second.slow) {
@@ -160,7 +162,7 @@ Effects Engine::Impl::check_pin(RequestId rid, const Workspace& ws, TimePoint no
     case HashSlot::kGranted:
       break;
   }
-  ++attempts.checking;
+  ++pin_attempts[{p.key, ws.id}].checking;
   p.pin_checked = true;
   if (lane) {
     lane->lane_busy = true;
@@ -190,6 +192,7 @@ Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoin
     // the hash slot afterwards, so a request waiting behind it sees this failure.
     if (auto ait = pin_attempts.find({p.key, p.wid}); ait != pin_attempts.end()) {
       --ait->second.checking;
+      if (match && ait->second.idle()) pin_attempts.erase(ait);
     }
     if (p.slow_lane) {
       if (auto git = pin_guards.find(p.wid); git != pin_guards.end()) git->second.lane_busy = false;
