@@ -123,6 +123,14 @@ struct PinAttempts {
 struct HashLane {
   static constexpr std::size_t kWaitingPerAddress = 1;
   std::deque<RequestId> waiting;  // `pending` ids, oldest first
+  /// When this address's hash was last handed to the pool (min: not while the lane lived).
+  TimePoint served = TimePoint::min();
+};
+
+/// A granted hash not yet handed to the pool.
+struct QueuedHash {
+  std::string key;
+  Effect work;  // HashPin or VerifyPin
 };
 
 /// Wrong PINs on one workspace from all addresses together, and its slow lane
@@ -166,7 +174,11 @@ struct Engine::Impl {
   std::uint64_t pin_checks = 0;  // attends to PIN workspaces, paces prune_pin_attempts
   /// Address keys with a hash in flight (docs/protocol.md §11): at most opt.pin_hash_queue.
   std::unordered_map<std::string, HashLane> hash_lanes;
-  std::size_t hashes_in_flight = 0;  // == hash_lanes.size()
+  std::size_t hashes_in_flight = 0;    // == hash_lanes.size(): queued here or in the pool
+  std::vector<QueuedHash> hash_queue;  // granted, not yet handed out; oldest first
+  std::size_t hashes_in_pool = 0;      // handed out, not yet Completed: opt.pin_hash_parallel
+  /// While release_hash_slot resumes an address's waiting request: that address's `served`.
+  std::optional<std::pair<std::string, TimePoint>> inherit_served;
   std::unordered_map<WorkspaceId, PinGuard> pin_guards;
   std::uint64_t pin_checks_refused_busy = 0;
   std::uint64_t pin_checks_refused_workspace = 0;
@@ -220,6 +232,10 @@ struct Engine::Impl {
   HashSlot take_hash_slot(const std::string& key, RequestId rid);
   /// `key`'s hash ended: frees its slot and resumes the request waiting behind it.
   void release_hash_slot(const std::string& key, TimePoint now, Effects& out);
+  /// Queues granted work (HashPin/VerifyPin) of `key` and hands out what the pool can take.
+  void submit_hash(const std::string& key, Effect work, TimePoint now, Effects& out);
+  /// Hands queued hashes to the pool while it has room, least recently served address first.
+  void pump_hashes(TimePoint now, Effects& out);
   /// The `rate_limited` alert for a hash refused by the per-address or server-wide bound.
   Effects hash_busy(const ReplyTo& to);
   /// A wrong (or missing) PIN from `key` on `wid`: counted per address and per workspace; the

@@ -139,7 +139,7 @@ describe('PIN hashing is fair', () => {
     let granted = 0;
     let refused = 0;
     // 12 loops per address, each: connect, attend with the right PIN, close (a bound connection
-    // cannot attend again); a refusal is retried on the same connection after 50 ms.
+    // cannot attend again); a refusal is retried on the same connection after 250 ms.
     const loop = async (localAddress, invite) => {
       while (storming) {
         let client;
@@ -152,7 +152,7 @@ describe('PIN hashing is fair', () => {
               break;
             }
             refused++;
-            await sleep(50);
+            await sleep(250);
           }
         } catch {
           // a timeout or a close while storming: start over

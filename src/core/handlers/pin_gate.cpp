@@ -25,15 +25,46 @@ Engine::Impl::HashSlot Engine::Impl::take_hash_slot(const std::string& key, Requ
     ++pin_checks_refused_busy;
     return HashSlot::kRefused;
   }
-  hash_lanes.emplace(key, HashLane{});
+  HashLane lane;
+  if (inherit_served && inherit_served->first == key) lane.served = inherit_served->second;
+  hash_lanes.emplace(key, std::move(lane));
   ++hashes_in_flight;
   return HashSlot::kGranted;
 }
 
+void Engine::Impl::submit_hash(const std::string& key, Effect work, TimePoint now, Effects& out) {
+  hash_queue.push_back(QueuedHash{key, std::move(work)});
+  pump_hashes(now, out);
+}
+
+void Engine::Impl::pump_hashes(TimePoint now, Effects& out) {
+  while (!hash_queue.empty() && static_cast<int>(hashes_in_pool) < opt.pin_hash_parallel) {
+    // Least recently served address first; among equals, the oldest. At most pin_hash_queue
+    // entries, so a scan is cheap.
+    auto served = [&](const QueuedHash& q) {
+      auto it = hash_lanes.find(q.key);
+      return it == hash_lanes.end() ? TimePoint::min() : it->second.served;
+    };
+    auto next =
+        std::min_element(hash_queue.begin(), hash_queue.end(),
+                         [&](const auto& a, const auto& b) { return served(a) < served(b); });
+    if (auto it = hash_lanes.find(next->key); it != hash_lanes.end()) it->second.served = now;
+    out.push_back(std::move(next->work));
+    hash_queue.erase(next);
+    ++hashes_in_pool;
+  }
+}
+
 void Engine::Impl::release_hash_slot(const std::string& key, TimePoint now, Effects& out) {
+  if (hashes_in_pool > 0) --hashes_in_pool;
   auto node = hash_lanes.extract(key);
-  if (node.empty()) return;
+  if (node.empty()) {
+    pump_hashes(now, out);
+    return;
+  }
   --hashes_in_flight;
+  // A lane this address takes again below remembers when it was last served.
+  inherit_served = std::pair(key, node.mapped().served);
   // The next request of this address goes to the back of the pool's line, behind every other
   // address's: round robin between addresses.
   std::deque<RequestId> waiting = std::move(node.mapped().waiting);
@@ -44,6 +75,7 @@ void Engine::Impl::release_hash_slot(const std::string& key, TimePoint now, Effe
       hash_lanes.at(key).waiting.push_back(rid);
       continue;
     }
+
     auto pit = pending.find(rid);
     if (pit == pending.end()) continue;
     if (auto* pc = std::get_if<PendingCreate>(&pit->second)) {
@@ -53,7 +85,7 @@ void Engine::Impl::release_hash_slot(const std::string& key, TimePoint now, Effe
       }
       take_hash_slot(key, rid);  // granted: the slot and a place in the bound were just freed
       pc->hashing = true;
-      out.push_back(HashPin{rid, *pc->req.workspace_pin});
+      hash_queue.push_back(QueuedHash{key, HashPin{rid, *pc->req.workspace_pin}});
       continue;
     }
     auto& pa = std::get<PendingAttend>(pit->second);
@@ -66,6 +98,8 @@ void Engine::Impl::release_hash_slot(const std::string& key, TimePoint now, Effe
     out.insert(out.end(), std::make_move_iterator(more.begin()),
                std::make_move_iterator(more.end()));
   }
+  inherit_served.reset();
+  pump_hashes(now, out);
 }
 
 Effects Engine::Impl::hash_busy(const ReplyTo& to) {

@@ -25,7 +25,9 @@ Effects Engine::Impl::create(const ReplyTo& to, const CreateReq& req, TimePoint 
         std::get<PendingCreate>(pending.emplace(rid, PendingCreate{to, req, key}).first->second);
     if (take_hash_slot(key, rid) != HashSlot::kGranted) return {};  // waits behind its address
     p.hashing = true;
-    return {HashPin{rid, *req.workspace_pin}};
+    Effects out;
+    submit_hash(key, HashPin{rid, *req.workspace_pin}, now, out);
+    return out;
   }
   return finish_create(PendingCreate{to, req, {}}, std::string{}, now);
 }
@@ -169,7 +171,8 @@ Effects Engine::Impl::check_pin(RequestId rid, const Workspace& ws, TimePoint no
     lane->lane_next = now + opt.pin_slow_lane_interval;
     p.slow_lane = true;
   }
-  Effects out{VerifyPin{rid, *p.req.pin, ws.pin_hash}};
+  Effects out;
+  submit_hash(p.key, VerifyPin{rid, *p.req.pin, ws.pin_hash}, now, out);
   pending.insert(std::move(node));
   return out;
 }
