@@ -139,7 +139,8 @@ describe('PIN hashing is fair', () => {
     let granted = 0;
     let refused = 0;
     // 12 loops per address, each: connect, attend with the right PIN, close (a bound connection
-    // cannot attend again); a refusal is retried on the same connection after 250 ms.
+    // cannot attend again); a refusal is retried on the same connection after its retryAfter
+    // (at least 250 ms), as the alert asks.
     const loop = async (localAddress, invite) => {
       while (storming) {
         let client;
@@ -152,7 +153,7 @@ describe('PIN hashing is fair', () => {
               break;
             }
             refused++;
-            await sleep(250);
+            await sleep(Math.max(250, (reply.data?.retryAfter ?? 0) * 1000));
           }
         } catch {
           // a timeout or a close while storming: start over
@@ -163,7 +164,7 @@ describe('PIN hashing is fair', () => {
     };
     const storm = attackers.flatMap((a, i) => Array.from({ length: 12 }, () => loop(a, spaces[i])));
 
-    // The pair relays every 20 ms; the guest notes each message's one-way latency.
+    // The pair relays every 10 ms; the guest notes each message's one-way latency.
     const latencies = [];
     let relaying = true;
     const receiver = (async () => {
@@ -179,13 +180,13 @@ describe('PIN hashing is fair', () => {
     const sender = (async () => {
       for (let seq = 0; relaying; seq++) {
         owner.send('negotiation', { attendee: { id: guest.id }, message: { seq, sent: performance.now() } });
-        await sleep(20);
+        await sleep(10);
       }
     })();
 
     await sleep(2000); // the storm is under way
     const victimTimes = [];
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 8; i++) {
       const client = await Client.connect(server.url, { localAddress: '127.0.0.200' });
       const started = performance.now();
       const reply = await client.request('attend', attendData(victimSpace.workspace.token, 'victim-pin'), { timeout: 30_000 });
