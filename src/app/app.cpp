@@ -70,6 +70,8 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.workspaces_per_ip_per_hour = static_cast<int>(c.workspaces_per_ip_per_hour);
   o.pin_max_failures = static_cast<int>(c.pin_max_failures);
   o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
+  o.pin_max_failures_per_workspace = static_cast<int>(c.pin_max_failures_per_workspace);
+  o.pin_hash_queue = static_cast<int>(c.pin_hash_queue);
   o.idle_ttl = std::chrono::seconds(c.workspace_idle_ttl_seconds);
   o.durable = !c.json_storage_file.empty();
   return o;
@@ -291,7 +293,9 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
         {{"workspaces_workspaces", static_cast<double>(s.workspaces)},
          {"workspaces_attendees", static_cast<double>(s.attendees)},
          {"workspaces_attendees_online", static_cast<double>(s.online_attendees)},
-         {"workspaces_calls", static_cast<double>(s.calls)}},
+         {"workspaces_calls", static_cast<double>(s.calls)},
+         {"workspaces_pin_hashes_in_flight", static_cast<double>(s.pin_hashes_in_flight)},
+         {"workspaces_pin_slow_lane_workspaces", static_cast<double>(s.pin_workspaces_slow_lane)}},
         {{"workspaces_expired_total", static_cast<double>(s.expired_workspaces)},
          {"workspaces_messages_rate_limited_total", static_cast<double>(s.messages_rate_limited)},
          {"workspaces_bytes_rate_limited_total", static_cast<double>(s.bytes_rate_limited)},
@@ -301,7 +305,11 @@ int run(const config::Config& cfg, const std::vector<std::string>& warnings) {
          {"workspaces_store_syncs_total", static_cast<double>(written.syncs)},
          {"workspaces_store_compactions_total", static_cast<double>(written.compactions)},
          {"workspaces_store_written_bytes_total",
-          static_cast<double>(written.bytes + written.snapshot_bytes)}});
+          static_cast<double>(written.bytes + written.snapshot_bytes)},
+         {"workspaces_pin_checks_refused_busy_total",
+          static_cast<double>(s.pin_checks_refused_busy)},
+         {"workspaces_pin_checks_refused_workspace_total",
+          static_cast<double>(s.pin_checks_refused_workspace)}});
   };
   net::ServerOptions options = server_options(cfg, metrics);
   options.max_connections = static_cast<std::size_t>(budget.max_connections);

@@ -205,6 +205,8 @@ std::string describe(const Config& c) {
   line("max_queue_bytes", c.max_queue_bytes);
   line("pin_max_failures", c.pin_max_failures);
   line("pin_failure_window_seconds", c.pin_failure_window_seconds);
+  line("pin_max_failures_per_workspace", c.pin_max_failures_per_workspace);
+  line("pin_hash_queue", c.pin_hash_queue);
   line("workspace_idle_ttl_seconds", c.workspace_idle_ttl_seconds);
   line("tls_watch_interval_ms", c.tls_watch_interval_ms);
   line("turn_urls", list(c.turn_urls));

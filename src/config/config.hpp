@@ -76,8 +76,12 @@ struct Config {
   std::int64_t ping_timeout_ms = 20000;
   std::int64_t shutdown_drain_seconds = 10;
   std::int64_t max_queue_bytes = 1048576;  // per-connection outgoing queue cap
-  std::int64_t pin_max_failures = 5;       // per IP per workspace per window (§3)
+  std::int64_t pin_max_failures = 5;       // per address per workspace per window (§3)
   std::int64_t pin_failure_window_seconds = 60;
+  // Wrong PINs per workspace per hour, all addresses together, before its slow lane.
+  std::int64_t pin_max_failures_per_workspace = 100;
+  // PIN hashes in flight (queued for the pool or running) for the whole server.
+  std::int64_t pin_hash_queue = 16;
   std::int64_t workspace_idle_ttl_seconds = 2592000;
   // How often the TLS files are checked for a change, which reloads them; 0 = on SIGHUP only.
   std::int64_t tls_watch_interval_ms = 5000;

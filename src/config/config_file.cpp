@@ -318,6 +318,9 @@ const std::vector<Key>& keys() {
       {"max_queue_bytes", integer(&Config::max_queue_bytes, 1024, kMaxInt)},
       {"pin_max_failures", integer(&Config::pin_max_failures, 1, kMaxInt)},
       {"pin_failure_window_seconds", integer(&Config::pin_failure_window_seconds, 1, kMaxInt)},
+      {"pin_max_failures_per_workspace",
+       integer(&Config::pin_max_failures_per_workspace, 1, 100000)},
+      {"pin_hash_queue", integer(&Config::pin_hash_queue, 1, 4096)},
       {"workspace_idle_ttl_seconds", integer(&Config::workspace_idle_ttl_seconds, 0, kMaxInt)},
       {"tls_watch_interval_ms", integer(&Config::tls_watch_interval_ms, 0, kMaxInt)},
       // ICE (PROTOCOL.md §6).

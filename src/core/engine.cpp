@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/address_key.hpp"
 #include "core/engine_impl.hpp"
 
 namespace ws::core {
@@ -118,6 +119,7 @@ Effects Engine::handle(const Event& event, TimePoint now) {
                      [&](const Connected& e) -> Effects {
                        Conn conn;
                        conn.ip = e.peer_ip;
+                       conn.key = address_key(e.peer_ip);
                        conn.bucket.frames = TokenBucket<TimePoint>(m.message_rate(), now);
                        conn.bucket.bytes = TokenBucket<TimePoint>(m.byte_rate(), now);
                        m.conns[e.conn] = std::move(conn);
@@ -153,6 +155,14 @@ EngineStats Engine::stats() const {
   s.bytes_rate_limited = impl_->bytes_rate_limited;
   s.rate_limit_closes = impl_->rate_limit_closes;
   s.workspaces_rate_limited = impl_->workspaces_rate_limited;
+  s.pin_hashes_in_flight = impl_->hashes_in_flight;
+  s.pin_tracked_entries = impl_->pin_attempts.size() + impl_->pin_guards.size();
+  for (const auto& [wid, g] : impl_->pin_guards) {
+    s.pin_workspaces_slow_lane += g.slow ? 1 : 0;
+    s.pin_tracked_entries += g.failed.size();
+  }
+  s.pin_checks_refused_busy = impl_->pin_checks_refused_busy;
+  s.pin_checks_refused_workspace = impl_->pin_checks_refused_workspace;
   return s;
 }
 
@@ -198,7 +208,12 @@ Effects Engine::Impl::on_received(const Received& r, TimePoint now) {
       return alert(to, ErrorCode::kConflict, "this connection is already a workspace member");
     }
     if (!req.payload) return bad_frame(req.payload.error());
-    if (Effects out; !take_create_allowance(conn.ip, to, now, out)) return out;
+    const auto& pin = std::get<CreateReq>(*req.payload).workspace_pin;
+    if (pin && !pin->empty() && !hash_slot_open(conn.key)) {
+      ++pin_checks_refused_busy;
+      return hash_busy(to);  // before the allowance: a refused create does not count
+    }
+    if (Effects out; !take_create_allowance(conn.key, to, now, out)) return out;
     return create(to, std::get<CreateReq>(*req.payload), now);
   }
   if (event == ClientEvent::kAttend) {
@@ -326,17 +341,23 @@ Effects Engine::Impl::on_completed(const Completed& c, TimePoint now) {
   if (pit == pending.end()) return {};
   Pending p = std::move(pit->second);
   pending.erase(pit);
+  // A hash that ended frees its address's slot after the reply, so the request waiting behind
+  // it sees the outcome (a failure, a member bound) and is checked afresh (docs/protocol.md §11).
+  auto then_release = [&](const std::string& key, Effects out) {
+    release_hash_slot(key, now, out);
+    return out;
+  };
   return std::visit(
       Overloaded{
           [&](PendingCreate& pc) -> Effects {
             const auto* r = std::get_if<PinHashed>(&c.result);
-            if (!r) return {};
-            return finish_create(pc, r->hash, now);
+            if (!pc.hashing) return {};
+            return then_release(pc.key, r ? finish_create(pc, r->hash, now) : Effects{});
           },
           [&](PendingAttend& pa) -> Effects {
             const auto* r = std::get_if<PinVerified>(&c.result);
-            if (!r) return {};
-            return finish_attend(pa, r->match, now);
+            if (!pa.pin_checked) return {};
+            return then_release(pa.key, finish_attend(pa, r && r->match, now));
           },
           [&](PendingIce& pi) -> Effects {
             const auto* r = std::get_if<IceFetched>(&c.result);
@@ -360,6 +381,7 @@ Effects Engine::Impl::on_timer(TimerId id, TimePoint now) {
   auto wit = workspaces.find(info.wid);
   if (wit == workspaces.end()) return {};
   Workspace& ws = wit->second;
+  if (info.kind == TimerInfo::Kind::kPinSlowLane) return slow_lane_check(ws.id, id, now);
   if (info.kind == TimerInfo::Kind::kIdle) {
     if (ws.idle_timer != id) return {};
     ws.idle_timer.reset();
@@ -426,11 +448,11 @@ bool Engine::Impl::take_message_token(Conn& conn, const ReplyTo& to, std::uint32
   return false;
 }
 
-bool Engine::Impl::take_create_allowance(const std::string& ip, const ReplyTo& to, TimePoint now,
+bool Engine::Impl::take_create_allowance(const std::string& key, const ReplyTo& to, TimePoint now,
                                          Effects& out) {
   constexpr auto kHour = std::chrono::hours(1);
   if (++creates % 1024 == 0) prune_creates(now);
-  auto& times = creates_by_ip[ip];
+  auto& times = creates_by_ip[key];
   std::erase_if(times, [&](TimePoint t) { return t <= now - kHour; });
   if (static_cast<int>(times.size()) < opt.workspaces_per_ip_per_hour) {
     times.push_back(now);
@@ -441,7 +463,7 @@ bool Engine::Impl::take_create_allowance(const std::string& ip, const ReplyTo& t
           0};
   e.retry_after = retry_after_seconds(times.front() + kHour - now);
   out = alert(to, e);
-  log(out, LogLevel::kDebug, "workspace.create_limited", {{"peer", ip}});
+  log(out, LogLevel::kDebug, "workspace.create_limited", {{"peer", key}});
   return false;
 }
 

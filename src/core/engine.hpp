@@ -173,8 +173,23 @@ struct EngineOptions {
   double bytes_burst = 1048576;
   std::chrono::seconds rate_limit_close_after{10};
   int workspaces_per_ip_per_hour = 60;  // `create`s accepted per client IP in any hour
-  int pin_max_failures = 5;             // per IP per workspace per window
+  int pin_max_failures = 5;             // per address key per workspace per window
   std::chrono::seconds pin_failure_window{60};
+  /// PIN hashing is fair (docs/protocol.md §11): at most one HashPin/VerifyPin in flight per
+  /// address key and one more waiting behind it; at most `pin_hash_queue` in flight for the
+  /// whole server (queued for the pool or running). Past either: `rate_limited`.
+  int pin_hash_queue = 16;
+  /// Of those, how many are handed to the hashing pool at once (2 per pool thread keeps it
+  /// busy); the rest wait in the Engine, which hands out next the one whose address was served
+  /// least recently, so an address that is not storming goes ahead of those that are.
+  int pin_hash_parallel = 4;
+  /// Distributed guessing (docs/protocol.md §11): once a workspace has had this many wrong PINs
+  /// within `pin_workspace_window` from all addresses together, its PIN checks go through a
+  /// slow lane: one at a time, one start per `pin_slow_lane_interval`, only for addresses that
+  /// have not failed on it within the window.
+  int pin_max_failures_per_workspace = 100;
+  std::chrono::seconds pin_workspace_window{3600};
+  std::chrono::milliseconds pin_slow_lane_interval{2000};
   /// workspace_idle_ttl_seconds: a workspace with no member online for this long is deleted
   /// (0 = never).
   std::chrono::seconds idle_ttl{0};
@@ -195,6 +210,13 @@ struct EngineStats {
   std::uint64_t bytes_rate_limited = 0;       // of those, refused by bytes_per_second
   std::uint64_t rate_limit_closes = 0;        // connections closed 1008 for going on
   std::uint64_t workspaces_rate_limited = 0;  // creates refused by workspaces_per_ip_per_hour
+  std::size_t pin_hashes_in_flight = 0;       // HashPin/VerifyPin asked for, not yet Completed
+  std::size_t pin_workspaces_slow_lane = 0;   // workspaces whose PIN checks are in the slow lane
+  std::uint64_t pin_checks_refused_busy = 0;  // by the per-address or server-wide hash bound
+  std::uint64_t pin_checks_refused_workspace = 0;  // by the per-workspace cap (the slow lane)
+  /// Entries of the PIN limits' state: (address, workspace) failure counts, workspaces' guards
+  /// and the addresses they remember (for tests of its pruning).
+  std::size_t pin_tracked_entries = 0;
 };
 
 /// Owns all workspace, attendee and call state. Not thread-safe: one strand calls it.

@@ -88,6 +88,7 @@ struct MessageBucket {
 
 struct Conn {
   std::string ip;
+  std::string key;  // address_key(ip): what every per-address limit counts by
   MessageBucket bucket;
   std::optional<Binding> bound;
   std::vector<TimePoint> bad_frames;  // within the bad-frame window, oldest first
@@ -107,7 +108,7 @@ struct ReplyTo {
 };
 
 struct TimerInfo {
-  enum class Kind { kGrace, kRing, kIdle } kind;
+  enum class Kind { kGrace, kRing, kIdle, kPinSlowLane } kind;
   WorkspaceId wid;
   AttendeeId aid;  // grace: the offline member; ring: the callee; idle: empty
 };
@@ -115,27 +116,59 @@ struct TimerInfo {
 struct PendingCreate {
   ReplyTo to;
   CreateReq req;
+  std::string key;       // the client's address_key()
+  bool hashing = false;  // holds the address's hash slot (HashPin asked for)
 };
 struct PendingAttend {
   ReplyTo to;
   WorkspaceId wid;
   AttendReq req;
-  std::string ip;
-  bool pin_checked = false;  // counted in pin_attempts while being verified
+  std::string key;           // the client's address_key()
+  bool pin_checked = false;  // holds the address's hash slot; counted in pin_attempts
+  bool slow_lane = false;    // holds its workspace's slow lane
 };
 struct PendingIce {
   ReplyTo to;
 };
 using Pending = std::variant<PendingCreate, PendingAttend, PendingIce>;
 
-/// PIN attempts from one client IP on one workspace (PROTOCOL.md §3's limit).
+/// PIN attempts from one client address key on one workspace (PROTOCOL.md §3's limit).
 struct PinAttempts {
   std::deque<TimePoint> failures;  // wrong or missing PINs within the window, oldest first
-  int checking = 0;                // PINs being verified now
-  /// Attends (their `pending` ids) waiting because the checks in flight could still fill the
-  /// limit: they start as checks end, so a right PIN is never refused for others in flight.
-  std::deque<RequestId> waiting;
-  bool idle() const { return failures.empty() && checking == 0 && waiting.empty(); }
+  int checking = 0;  // PINs being verified now: 0 or 1, as an address has one check at a time
+  bool idle() const { return failures.empty() && checking == 0; }
+};
+
+/// One address key's PIN hashing (docs/protocol.md §11): present while its one HashPin or
+/// VerifyPin is in flight; at most kWaitingPerAddress more of its requests wait behind it.
+struct HashLane {
+  static constexpr std::size_t kWaitingPerAddress = 1;
+  std::deque<RequestId> waiting;  // `pending` ids, oldest first
+  /// When this address's hash was last handed to the pool (min: not while the lane lived).
+  TimePoint served = TimePoint::min();
+};
+
+/// A granted hash not yet handed to the pool.
+struct QueuedHash {
+  std::string key;
+  Effect work;  // HashPin or VerifyPin
+};
+
+/// Wrong PINs on one workspace from all addresses together, and its slow lane
+/// (docs/protocol.md §11). Erased with the workspace, or when nothing in it is recent.
+struct PinGuard {
+  /// The latest wrong PINs within pin_workspace_window, oldest first; never more than
+  /// pin_max_failures_per_workspace (older ones cannot change whether the cap is reached).
+  std::deque<TimePoint> failures;
+  /// Address keys with a wrong PIN here, and when their latest was. Entries older than the
+  /// window are pruned as it grows; see prune_failed_addresses for its bound.
+  std::unordered_map<std::string, TimePoint> failed;
+  std::size_t failed_prune_at = 64;  // prune `failed` when it grows past this
+  bool slow = false;                 // the slow lane is on
+  bool lane_busy = false;            // a slow-lane check is in flight
+  TimePoint lane_next{};             // no slow-lane check starts before this
+  std::optional<TimerId> timer;      // while slow: when to see whether it may end
+  bool idle() const { return !slow && !lane_busy && failures.empty() && failed.empty(); }
 };
 
 /// An authenticated, bound request: who sent it and for which workspace.
@@ -160,6 +193,16 @@ struct Engine::Impl {
   std::unordered_map<RequestId, Pending> pending;
   std::map<std::pair<std::string, WorkspaceId>, PinAttempts> pin_attempts;
   std::uint64_t pin_checks = 0;  // attends to PIN workspaces, paces prune_pin_attempts
+  /// Address keys with a hash in flight (docs/protocol.md §11): at most opt.pin_hash_queue.
+  std::unordered_map<std::string, HashLane> hash_lanes;
+  std::size_t hashes_in_flight = 0;    // == hash_lanes.size(): queued here or in the pool
+  std::vector<QueuedHash> hash_queue;  // granted, not yet handed out; oldest first
+  std::size_t hashes_in_pool = 0;      // handed out, not yet Completed: opt.pin_hash_parallel
+  /// While release_hash_slot resumes an address's waiting request: that address's `served`.
+  std::optional<std::pair<std::string, TimePoint>> inherit_served;
+  std::unordered_map<WorkspaceId, PinGuard> pin_guards;
+  std::uint64_t pin_checks_refused_busy = 0;
+  std::uint64_t pin_checks_refused_workspace = 0;
   std::uint64_t next_timer = 1;
   std::uint64_t next_request = 1;
   std::uint64_t expired_workspaces = 0;
@@ -167,7 +210,8 @@ struct Engine::Impl {
   std::uint64_t bytes_rate_limited = 0;
   std::uint64_t rate_limit_closes = 0;
   std::uint64_t workspaces_rate_limited = 0;
-  /// Accepted `create`s per client IP within the last hour, oldest first (PROTOCOL.md §10).
+  /// Accepted `create`s per client address key within the last hour, oldest first (PROTOCOL.md
+  /// §10).
   std::unordered_map<std::string, std::vector<TimePoint>> creates_by_ip;
   std::uint64_t creates = 0;  // paces prune_creates
   /// Bound effects of the event being handled, put first in its Effects by handle(): they
@@ -194,8 +238,9 @@ struct Engine::Impl {
                           TimePoint now, Effects& out);
   TokenRate message_rate() const { return {opt.messages_per_second, opt.messages_burst}; }
   TokenRate byte_rate() const { return {opt.bytes_per_second, opt.bytes_burst}; }
-  /// Whether `ip` may create one more workspace now; when not, appends the alert.
-  bool take_create_allowance(const std::string& ip, const ReplyTo& to, TimePoint now, Effects& out);
+  /// Whether address key `key` may create one more workspace now; when not, appends the alert.
+  bool take_create_allowance(const std::string& key, const ReplyTo& to, TimePoint now,
+                             Effects& out);
   void prune_creates(TimePoint now);
 
   // ---- workspace handlers (handlers/workspace.cpp) ----
@@ -203,12 +248,35 @@ struct Engine::Impl {
   Effects finish_create(const PendingCreate& p, Result<std::string> hash, TimePoint now);
   Effects attend(const ReplyTo& to, const Request& req, TimePoint now);
   void prune_pin_attempts(TimePoint now);
-  /// The PIN check of attend `rid` (already in `pending`), or its refusal by the limit, or its
-  /// place in the waiting line.
-  Effects check_pin(RequestId rid, PinAttempts& attempts, const Workspace& ws, TimePoint now);
-  /// Starts (or refuses) waiting attends of `key` while the limit leaves room.
-  void start_waiting(const std::pair<std::string, WorkspaceId>& key, TimePoint now, Effects& out);
+  /// The PIN check of attend `rid` (already in `pending`), or its refusal by a limit, or its
+  /// place behind its address's check in flight.
+  Effects check_pin(RequestId rid, const Workspace& ws, TimePoint now);
   Effects finish_attend(const PendingAttend& p, bool match, TimePoint now);
+
+  // ---- PIN hashing and guessing limits (handlers/pin_gate.cpp) ----
+  enum class HashSlot { kGranted, kQueued, kRefused };
+  /// Whether a hash for address key `key` would be granted or queued (not refused).
+  bool hash_slot_open(const std::string& key) const;
+  /// Takes `key`'s hash slot for `rid`, or queues `rid` behind it, or refuses.
+  HashSlot take_hash_slot(const std::string& key, RequestId rid);
+  /// `key`'s hash ended: frees its slot and resumes the request waiting behind it.
+  void release_hash_slot(const std::string& key, TimePoint now, Effects& out);
+  /// Queues granted work (HashPin/VerifyPin) of `key` and hands out what the pool can take.
+  void submit_hash(const std::string& key, Effect work, TimePoint now, Effects& out);
+  /// Hands queued hashes to the pool while it has room, least recently served address first.
+  void pump_hashes(TimePoint now, Effects& out);
+  /// The `rate_limited` alert for a hash refused by the per-address or server-wide bound.
+  Effects hash_busy(const ReplyTo& to);
+  /// A wrong (or missing) PIN from `key` on `wid`: counted per address and per workspace; the
+  /// workspace's slow lane starts when it reaches pin_max_failures_per_workspace.
+  void record_pin_failure(const std::string& key, const WorkspaceId& wid, TimePoint now,
+                          Effects& out);
+  /// The slow lane's timer: ends the lane (and says so) once the window holds fewer failures.
+  Effects slow_lane_check(const WorkspaceId& wid, TimerId id, TimePoint now);
+  void prune_failed_addresses(PinGuard& g, TimePoint now);
+  void prune_pin_guards(TimePoint now);
+  /// Attends waiting for a hash slot on `wid` get `destroyed` and leave their lines.
+  void drop_waiting_attends(const WorkspaceId& wid, Effects& out);
   Effects re_attend(const ReplyTo& to, Workspace& ws, const AccessClaims& claims,
                     const std::string& token, TimePoint now);
   Effects leave(Caller& c, TimePoint now);

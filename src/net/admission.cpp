@@ -5,6 +5,8 @@
 #include <array>
 #include <utility>
 
+#include "core/address_key.hpp"
+
 namespace ws::net::detail {
 
 namespace ip = boost::asio::ip;
@@ -31,11 +33,8 @@ ip::address unmapped(const ip::address& address) {
 }
 
 std::string address_key(const ip::address& address) {
-  const ip::address client = unmapped(address);
-  if (client.is_v4()) return client.to_v4().to_string();
-  ip::address_v6::bytes_type bytes = client.to_v6().to_bytes();
-  std::fill(bytes.begin() + 8, bytes.end(), 0);
-  return ip::address_v6(bytes).to_string() + "/64";
+  // The Engine's PIN and create limits key by the same function, from the same text.
+  return core::address_key(unmapped(address).to_string());
 }
 
 Admission::Ticket::Ticket(Ticket&& other) noexcept

@@ -103,6 +103,8 @@ TEST(Defaults, MatchProtocolSections9And10) {
   EXPECT_EQ(c.max_queue_bytes, 1048576);
   EXPECT_EQ(c.pin_max_failures, 5);
   EXPECT_EQ(c.pin_failure_window_seconds, 60);
+  EXPECT_EQ(c.pin_max_failures_per_workspace, 100);
+  EXPECT_EQ(c.pin_hash_queue, 16);
   EXPECT_EQ(c.workspace_idle_ttl_seconds, 2592000);
   EXPECT_EQ(c.tls_watch_interval_ms, 5000);
   EXPECT_THAT(c.turn_urls, IsEmpty());
@@ -144,6 +146,7 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
     "max_former_per_workspace": 7, "max_frame_bytes": 1024, "max_bad_frames": 1, "ping_interval_ms": 100,
     "ping_timeout_ms": 100, "shutdown_drain_seconds": 0, "max_queue_bytes": 2048,
     "pin_max_failures": 3, "pin_failure_window_seconds": 30,
+    "pin_max_failures_per_workspace": 9, "pin_hash_queue": 2,
     "workspace_idle_ttl_seconds": 0, "tls_watch_interval_ms": 0,
     "turn_urls": ["turn:turn.example.com:3478", "turns:turn.example.com:5349"],
     "stun_urls": ["stun:stun.example.com:3478"], "turn_ttl_seconds": 600,
@@ -184,6 +187,8 @@ TEST(Load, EveryDocumentedKeyIsAccepted) {
   EXPECT_EQ(c.shutdown_drain_seconds, 0);
   EXPECT_EQ(c.max_queue_bytes, 2048);
   EXPECT_EQ(c.pin_max_failures, 3);
+  EXPECT_EQ(c.pin_max_failures_per_workspace, 9);
+  EXPECT_EQ(c.pin_hash_queue, 2);
   EXPECT_EQ(c.pin_failure_window_seconds, 30);
   EXPECT_EQ(c.workspace_idle_ttl_seconds, 0) << "0 = never";
   EXPECT_EQ(c.tls_watch_interval_ms, 0) << "0 = SIGHUP only";
@@ -473,6 +478,8 @@ TEST(Validation, WrongTypeIsAnErrorNamingTheKey) {
                           "max_queue_bytes",
                           "pin_max_failures",
                           "pin_failure_window_seconds",
+                          "pin_max_failures_per_workspace",
+                          "pin_hash_queue",
                           "workspace_idle_ttl_seconds",
                           "tls_watch_interval_ms",
                           "turn_ttl_seconds",

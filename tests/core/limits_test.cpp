@@ -343,5 +343,27 @@ TEST(CreateRate, RefusedAndInvalidCreatesDoNotCount) {
   EXPECT_EQ(h.only(c).at("code"), "conflict");
 }
 
+TEST(CreateRate, AddressesOfOneIPv6Slash64ShareOneCount) {
+  Harness h(creates_per_hour(3));
+  int created = 0;
+  for (int i = 1; i <= 6; ++i) {  // six hosts of 2001:db8:7:1::/64, a v4-mapped client between
+    const ConnId c = h.connect("2001:db8:7:1:" + std::to_string(i) + "::" + std::to_string(i));
+    h.request(c, "create", "{}");
+    created += h.only(c).event == "created" ? 1 : 0;
+  }
+  EXPECT_EQ(created, 3);
+  EXPECT_EQ(h.engine().stats().workspaces_rate_limited, 3u);
+  const ConnId other = h.connect("2001:db8:7:2::1");  // the neighbouring /64
+  h.request(other, "create", "{}");
+  EXPECT_EQ(h.only(other).event, "created");
+  // A v4-mapped address is its IPv4 address.
+  h.create("{}", "192.0.2.9");
+  h.create("{}", "192.0.2.9");
+  h.create("{}", "::ffff:192.0.2.9");
+  const ConnId mapped = h.connect("::ffff:192.0.2.9");
+  h.request(mapped, "create", "{}");
+  EXPECT_EQ(h.only(mapped).at("code"), "rate_limited");
+}
+
 }  // namespace
 }  // namespace ws::core::test

@@ -226,70 +226,183 @@ TEST(Pin, LimitFollowsTheOptions) {
   EXPECT_EQ(outcome(h, attempt(h, s, "bad")), "pin_invalid");
 }
 
-TEST(Pin, ChecksInFlightCountSoParallelGuessesCannotPassTheLimit) {
+TEST(Pin, OneCheckInFlightPerAddressOneWaitingTheRestRateLimited) {
   Harness h(options_with(10));
   const Space s = create_with_pin(h);
   h.auto_complete = false;
   std::vector<ConnId> guesses;
-  for (int i = 0; i < 10; ++i) guesses.push_back(attempt(h, s, "bad"));
-  EXPECT_EQ(h.pending_verifies().size(), 5u) << "never more checks than failures allowed";
+  for (int i = 0; i < 10; ++i) {
+    guesses.push_back(attempt(h, s, "bad"));
+    if (i < 2) {
+      EXPECT_THAT(h.inbox(guesses[i]), IsEmpty()) << "the first is checked, the second waits";
+      continue;
+    }
+    EXPECT_EQ(outcome(h, guesses[i]), "rate_limited") << i;
+    EXPECT_EQ(retry_after(h, guesses[i]), 1);
+  }
+  EXPECT_EQ(h.pending_verifies().size(), 1u) << "one check at a time per address";
+  EXPECT_EQ(h.engine().stats().pin_checks_refused_busy, 8u);
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 1u);
   h.complete_verifies();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(outcome(h, guesses[i]), "pin_invalid") << i;
-  for (int i = 5; i < 10; ++i) EXPECT_EQ(outcome(h, guesses[i]), "rate_limited") << i;
+  EXPECT_EQ(outcome(h, guesses[0]), "pin_invalid");
+  EXPECT_EQ(h.pending_verifies().size(), 1u) << "the waiting one starts as the first ends";
+  h.complete_verifies();
+  EXPECT_EQ(outcome(h, guesses[1]), "pin_invalid");
   EXPECT_TRUE(h.pending_verifies().empty());
-  EXPECT_EQ(outcome(h, attempt(h, s, kPin)), "rate_limited");
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 0u);
 }
 
-TEST(Pin, ARightPinIsNeverRefusedBecauseOthersAreBeingChecked) {
+TEST(Pin, ParallelGuessesCannotPassThePerAddressLimit) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  for (int i = 0; i < 4; ++i) attempt(h, s, "bad");
+  h.auto_complete = false;
+  const ConnId fifth = attempt(h, s, "bad");
+  const ConnId right = attempt(h, s, kPin);  // waits: the fifth could fill the limit
+  EXPECT_EQ(h.pending_verifies().size(), 1u);
+  h.complete_verifies();
+  EXPECT_EQ(outcome(h, fifth), "pin_invalid");
+  EXPECT_EQ(outcome(h, right), "rate_limited") << "checked afresh, after the fifth failure";
+  EXPECT_TRUE(h.pending_verifies().empty());
+}
+
+TEST(Pin, ChecksFromOtherAddressesRunSideBySideFourAtATime) {
   Harness h(options_with(10));
   const Space s = create_with_pin(h);
   h.auto_complete = false;
   std::vector<ConnId> guests;
-  for (int i = 0; i < 8; ++i) guests.push_back(attempt(h, s, kPin));
-  EXPECT_EQ(h.pending_verifies().size(), 5u);
-  EXPECT_THAT(h.trace(), IsEmpty()) << "the 8th waits: no reply, no check yet";
+  for (int i = 0; i < 8; ++i) guests.push_back(attempt(h, s, kPin, "192.0.2." + std::to_string(i)));
+  EXPECT_EQ(h.pending_verifies().size(), 4u) << "pin_hash_parallel go to the pool";
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 8u) << "the others are queued";
   h.complete_verifies();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(outcome(h, guests[i]), "attendance-granted") << i;
-  EXPECT_EQ(h.pending_verifies().size(), 3u) << "the waiting three start as checks end";
+  EXPECT_EQ(h.pending_verifies().size(), 4u);
   h.complete_verifies();
-  for (int i = 5; i < 8; ++i) EXPECT_EQ(outcome(h, guests[i]), "attendance-granted") << i;
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 0u);
+  EXPECT_EQ(h.engine().stats().attendees, 9u);
 }
 
 TEST(Pin, AWaitingAttendWhoseConnectionDroppedIsSkipped) {
   Harness h(options_with(10));
   const Space s = create_with_pin(h);
   h.auto_complete = false;
-  for (int i = 0; i < 5; ++i) attempt(h, s, kPin);
+  const ConnId first = attempt(h, s, kPin);
   const ConnId gone = attempt(h, s, kPin);
-  const ConnId next = attempt(h, s, kPin);
   h.drop(gone);
   h.complete_verifies();
-  ASSERT_EQ(h.pending_verifies().size(), 1u);
-  h.complete_verifies();
-  EXPECT_EQ(outcome(h, next), "attendance-granted");
+  EXPECT_EQ(outcome(h, first), "attendance-granted");
+  EXPECT_TRUE(h.pending_verifies().empty());
   EXPECT_THAT(h.inbox(gone), IsEmpty());
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin)), "");  // the address's slot is free again
+  EXPECT_EQ(h.pending_verifies().size(), 1u);
 }
 
 TEST(Pin, WaitingAttendsLearnThatTheWorkspaceWasDestroyed) {
   Harness h(options_with(10));
   const Space s = create_with_pin(h);
   h.auto_complete = false;
-  for (int i = 0; i < 5; ++i) attempt(h, s, kPin);
+  attempt(h, s, kPin);
   const ConnId waiting = attempt(h, s, kPin);
   h.as(s.owner, "destroy");
   EXPECT_EQ(outcome(h, waiting), "destroyed");
-  h.complete_verifies();  // the five in flight end on a workspace that is gone
+  h.complete_verifies();  // the one in flight ends on a workspace that is gone
   EXPECT_TRUE(h.pending_verifies().empty());
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 0u);
 }
 
-TEST(Pin, TheWaitingLineIsBounded) {
+TEST(Pin, TheServerWideHashBoundRefusesPastItWithRetryAfter) {
+  EngineOptions o = options_with(50);
+  o.pin_hash_queue = 4;
+  Harness h(o);
+  const Space s = create_with_pin(h);
+  h.auto_complete = false;
+  for (int i = 0; i < 4; ++i) attempt(h, s, kPin, "192.0.2." + std::to_string(i));
+  const ConnId over = attempt(h, s, kPin, "192.0.2.99");
+  EXPECT_EQ(outcome(h, over), "rate_limited");
+  EXPECT_EQ(retry_after(h, over), 1);
+  EXPECT_EQ(h.pending_verifies().size(), 4u);
+  // A create with a PIN is a hash too, and counts against the same bound; its refusal does not
+  // use up a create of the address's hourly allowance.
+  const ConnId creator = h.connect("192.0.2.98");
+  h.request(creator, "create", R"({"workspace":{"pin":"1"}})");
+  EXPECT_EQ(outcome(h, creator), "rate_limited");
+  EXPECT_TRUE(h.pending_hashes().empty());
+  h.complete(h.pending_verifies()[0].request, PinVerified{true});
+  h.request(creator, "create", R"({"workspace":{"pin":"1"}})");
+  EXPECT_EQ(h.pending_hashes().size(), 1u) << "a place freed";
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 4u);
+}
+
+TEST(Pin, ACreateWithAPinWaitsBehindItsAddresssCheck) {
   Harness h(options_with(10));
   const Space s = create_with_pin(h);
   h.auto_complete = false;
-  for (int i = 0; i < 5 + 32; ++i) attempt(h, s, kPin);
-  const ConnId over = attempt(h, s, kPin);
-  EXPECT_EQ(outcome(h, over), "rate_limited");
-  EXPECT_GE(retry_after(h, over), 1);
+  attempt(h, s, "bad", "192.0.2.50");
+  const ConnId creator = h.connect("192.0.2.50");
+  h.request(creator, "create", R"({"workspace":{"pin":"1"}})");
+  EXPECT_TRUE(h.pending_hashes().empty()) << "waits: one hash per address";
+  const ConnId third = h.connect("192.0.2.50");
+  h.request(third, "create", R"({"workspace":{"pin":"2"}})");
+  EXPECT_EQ(outcome(h, third), "rate_limited");
+  h.complete_verifies();
+  ASSERT_EQ(h.pending_hashes().size(), 1u);
+  EXPECT_EQ(h.pending_hashes()[0].pin, "1");
+  h.complete(h.pending_hashes()[0].request, PinHashed{std::string("h:1")});
+  EXPECT_EQ(outcome(h, creator), "created");
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 0u);
+}
+
+TEST(Pin, AnAddressThatIsNotStormingGoesAheadOfTheStorm) {
+  // Ten addresses storm their own PIN workspaces with right PINs, as many attends at once as
+  // they like: each holds one check in flight and one waiting. A victim from an eleventh
+  // address, never served lately, is handed to the pool as soon as it has room.
+  Harness h(options_with(50));
+  std::vector<Space> own;
+  for (int a = 0; a < 10; ++a) own.push_back(create_with_pin(h));
+  const Space victim_space = create_with_pin(h);
+  h.auto_complete = false;
+  int refused = 0;
+  for (int round = 0; round < 20; ++round) {
+    for (int a = 0; a < 10; ++a) {
+      const ConnId c = attempt(h, own[a], kPin, "198.18.0." + std::to_string(a));
+      refused += outcome(h, c) == "rate_limited" ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(refused, 10 * 18);
+  EXPECT_EQ(h.pending_verifies().size(), 4u);
+  EXPECT_EQ(h.engine().stats().pin_hashes_in_flight, 10u);
+  // The storm goes on: each check that ends lets its address's waiting one in line.
+  for (int k = 0; k < 12; ++k) h.complete(h.pending_verifies().front().request, PinVerified{true});
+  const ConnId victim = attempt(h, victim_space, kPin, "203.0.113.200");
+  EXPECT_EQ(h.pending_verifies().size(), 4u);
+  h.complete(h.pending_verifies().front().request, PinVerified{true});
+  ASSERT_EQ(h.pending_verifies().size(), 4u);
+  // Request ids grow: the victim's is the newest of all (the storm's waiting ones are older).
+  const auto& pool = h.pending_verifies();
+  for (std::size_t i = 0; i + 1 < pool.size(); ++i) {
+    EXPECT_LT(pool[i].request.value, pool.back().request.value) << "the victim's check went next";
+  }
+  h.complete(h.pending_verifies().back().request, PinVerified{true});
+  EXPECT_EQ(outcome(h, victim), "attendance-granted");
+}
+
+TEST(Pin, LimitCountsAnIPv6Slash64AsOneAddress) {
+  Harness h(options_with(10));
+  const Space s = create_with_pin(h);
+  int checked = 0;
+  for (int i = 1; i <= 30; ++i) {  // 30 hosts of one /64, each guessing twice
+    for (int k = 0; k < 2; ++k) {
+      const ConnId c = attempt(h, s, "bad", "2001:db8:5:6:" + std::to_string(i) + "::1");
+      checked += outcome(h, c) == "pin_invalid" ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(checked, 5) << "one /64 gets the limit of one address";
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, "2001:db8:5:6:ffff::1")), "rate_limited");
+  EXPECT_EQ(outcome(h, attempt(h, s, "bad", "2001:db8:5:7::1")), "pin_invalid")
+      << "the next /64 has its own count";
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, "2001:db8:5:7::2")), "attendance-granted");
+  for (int i = 0; i < 5; ++i) attempt(h, s, "bad", "192.0.2.44");
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, "::ffff:192.0.2.44")), "rate_limited")
+      << "a v4-mapped address counts as its IPv4 address";
 }
 
 TEST(Pin, RightPinIsNotAFailureButAMissingOneIs) {
@@ -311,8 +424,8 @@ TEST(Pin, StateThatChangesWhileVerifyingIsCheckedAgain) {
   const std::vector<Case> cases = {
       {"workspace destroyed", [](Harness& h, const Space& s, ConnId) { h.as(s.owner, "destroy"); },
        "destroyed"},
-      {"workspace filled", [](Harness& h, const Space& s, ConnId) { h.join(s, "x", kPin); },
-       "full"},
+      {"workspace filled",
+       [](Harness& h, const Space& s, ConnId) { h.join(s, "x", kPin, "192.0.2.200"); }, "full"},
       {"connection gone", [](Harness& h, const Space&, ConnId c) { h.drop(c); }, ""},
       {"connection created its own workspace",
        [](Harness& h, const Space&, ConnId c) { h.request(c, "create"); }, "conflict"},
@@ -365,6 +478,160 @@ TEST(Pin, NeitherThePinNorItsHashEverReachesAClientOrTheLog) {
   EXPECT_THAT(seen, HasSubstr("workspace.created"));
   EXPECT_THAT(seen, Not(HasSubstr("s3cr3t")));
   EXPECT_THAT(seen, Not(HasSubstr("S3CR3T")));
+}
+
+// ---------------- the per-workspace cap: the slow lane ----------------
+
+EngineOptions slow_lane_options(int cap) {
+  EngineOptions o = options_with(50);
+  o.pin_max_failures_per_workspace = cap;
+  return o;
+}
+
+std::string guesser(int i) {
+  return "198.18." + std::to_string(i / 256) + "." + std::to_string(i % 256);
+}
+
+/// `n` wrong PINs on `s`, one from each of guessers first..first+n-1; returns how many were
+/// checked (answered pin_invalid).
+int guess_round(Harness& h, const Space& s, int first, int n) {
+  int checked = 0;
+  for (int i = first; i < first + n; ++i) {
+    checked += outcome(h, attempt(h, s, "0000", guesser(i))) == "pin_invalid" ? 1 : 0;
+  }
+  return checked;
+}
+
+int log_count(const Harness& h, std::string_view event) {
+  int n = 0;
+  for (const Log& l : h.all_of<Log>()) n += l.event == event ? 1 : 0;
+  return n;
+}
+
+TEST(PinSlowLane, PastTheCapFailedAddressesGetNoMoreChecks) {
+  Harness h(slow_lane_options(10));
+  const Space s = create_with_pin(h);
+  EXPECT_EQ(guess_round(h, s, 0, 9), 9);
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 0u);
+  EXPECT_EQ(guess_round(h, s, 9, 1), 1);  // the tenth wrong PIN in the hour
+  EXPECT_EQ(log_count(h, "workspace.pin_slow_lane"), 1) << "one line when it starts";
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 1u);
+  // The ten (each under its own 5-a-minute limit) get no more checks, for an hour.
+  for (int round = 0; round < 3; ++round) {
+    h.advance(61s);
+    for (int i = 0; i < 10; ++i) {
+      const ConnId c = attempt(h, s, "0000", guesser(i));
+      EXPECT_EQ(outcome(h, c), "rate_limited");
+      EXPECT_GT(retry_after(h, c), 3000);
+      EXPECT_FALSE(h.has("verify-pin"));
+    }
+  }
+  EXPECT_EQ(h.engine().stats().pin_checks_refused_workspace, 30u);
+  EXPECT_EQ(log_count(h, "workspace.pin_slow_lane"), 0) << "not repeated";
+  // Even their right PIN waits out the hour: the lane is for addresses that have not failed.
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, guesser(3))), "rate_limited");
+}
+
+TEST(PinSlowLane, AFreshAddressGetsInOneCheckAtATimeOneStartEveryTwoSeconds) {
+  Harness h(slow_lane_options(10));
+  const Space s = create_with_pin(h);
+  guess_round(h, s, 0, 10);
+  h.auto_complete = false;
+  const ConnId right = attempt(h, s, kPin, "203.0.113.50");
+  ASSERT_EQ(h.pending_verifies().size(), 1u) << "a fresh address is checked at once";
+  const ConnId other = attempt(h, s, "0000", "203.0.113.51");
+  EXPECT_EQ(outcome(h, other), "rate_limited") << "one at a time";
+  EXPECT_EQ(retry_after(h, other), 2);
+  h.complete_verifies();
+  EXPECT_EQ(outcome(h, right), "attendance-granted");
+  h.advance(1500ms);
+  const ConnId early = attempt(h, s, "0000", "203.0.113.51");
+  EXPECT_EQ(outcome(h, early), "rate_limited") << "at most one start every two seconds";
+  EXPECT_EQ(retry_after(h, early), 1);
+  h.advance(500ms);
+  attempt(h, s, "0000", "203.0.113.51");
+  EXPECT_EQ(h.pending_verifies().size(), 1u);
+  h.complete_verifies();
+  h.advance(2s);
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, "203.0.113.51")), "rate_limited")
+      << "it failed here: out of the lane";
+  EXPECT_EQ(h.pending_verifies().size(), 0u);
+}
+
+TEST(PinSlowLane, AMissingPinTakesTheLanesTurnToo) {
+  Harness h(slow_lane_options(3));
+  const Space s = create_with_pin(h);
+  guess_round(h, s, 0, 3);
+  EXPECT_EQ(outcome(h, attempt(h, s, std::nullopt, "203.0.113.60")), "pin_invalid");
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, "203.0.113.61")), "rate_limited");
+  h.advance(2s);
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, "203.0.113.61")), "attendance-granted");
+}
+
+TEST(PinSlowLane, FortyNineGuessersAndOneRightPinFromAFreshAddress) {
+  // The issue's attack with the default cap (100 an hour): 49 addresses guess as fast as their
+  // own limits allow; after the cap they get nothing, and the right PIN still gets in at once.
+  Harness h(options_with(50));
+  const Space s = create_with_pin(h);
+  int checked = 0;
+  for (int minute = 0; minute < 10; ++minute) {
+    for (int k = 0; k < 5; ++k) checked += guess_round(h, s, 0, 49);
+    if (minute == 0) {
+      EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 1u);
+      EXPECT_EQ(outcome(h, attempt(h, s, kPin, "203.0.113.70")), "attendance-granted");
+    }
+    h.advance(61s);
+  }
+  EXPECT_EQ(checked, 100) << "guesses the 49 got in ten minutes";
+}
+
+TEST(PinSlowLane, TheLaneEndsAnHourAfterTheCapsFailuresAndSaysSo) {
+  Harness h(slow_lane_options(5));
+  const Space s = create_with_pin(h);
+  for (int i = 0; i < 5; ++i) {
+    guess_round(h, s, i, 1);
+    h.advance(1min);
+  }
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 1u);
+  // The first failure leaves the hour 55 minutes from now: four are left, fewer than the cap.
+  h.advance(54min);
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 1u);
+  h.advance(1min);
+  EXPECT_EQ(log_count(h, "workspace.pin_slow_lane_ended"), 1);
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 0u);
+  // Addresses that failed more than an hour ago, or not on their own limit, are checked again.
+  EXPECT_EQ(outcome(h, attempt(h, s, kPin, guesser(4))), "attendance-granted");
+}
+
+TEST(PinSlowLane, TheCapIsPerWorkspace) {
+  Harness h(slow_lane_options(3));
+  const Space s = create_with_pin(h);
+  const Space t = create_with_pin(h);
+  guess_round(h, s, 0, 3);
+  EXPECT_EQ(outcome(h, attempt(h, t, "0000", guesser(0))), "pin_invalid");
+  EXPECT_EQ(outcome(h, attempt(h, t, kPin, guesser(1))), "attendance-granted");
+}
+
+TEST(PinSlowLane, MemoryIsPrunedAndGoesWithTheWorkspace) {
+  EngineOptions o = slow_lane_options(1000);
+  o.max_capacity = 1000;  // the right PINs below are all granted
+  Harness h(o);
+  const Space s = create_with_pin(h);
+  guess_round(h, s, 0, 200);
+  h.advance(2h);
+  // 256 attends on another workspace run the periodic prune.
+  const Space t = create_with_pin(h);
+  for (int i = 0; i < 300; ++i) attempt(h, t, kPin, "203.0.113." + std::to_string(i % 200));
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 0u);
+  EXPECT_LT(h.engine().stats().pin_tracked_entries, 100u) << "old failures were forgotten";
+  const Space u = create_with_pin(h);
+  guess_round(h, u, 0, 1000);
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 1u);
+  const std::size_t armed = h.armed().size();
+  h.as(u.owner, "destroy");
+  EXPECT_EQ(h.engine().stats().pin_workspaces_slow_lane, 0u);
+  EXPECT_LT(h.armed().size(), armed) << "the lane's timer is cancelled";
+  EXPECT_LT(h.engine().stats().pin_tracked_entries, 100u) << "its failures went with it";
 }
 
 }  // namespace

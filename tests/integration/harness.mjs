@@ -30,7 +30,7 @@ export const SERVER_BIN = process.env.WS_SERVER_BIN ?? path.join(REPO, 'build/bi
 /** Workspace, attendee and call ids (PROTOCOL.md §3, WORKSPACE_ID_LEN 10). */
 export const ID_RE = /^_[A-Za-z0-9]{10}$/;
 /** The line the server prints once it accepts connections. */
-const LISTENING_RE = /listening on (https?):\/\/[^\s:]+:(\d+)/;
+const LISTENING_RE = /listening on (https?):\/\/\S*:(\d+)/; // the host may be IPv6 ("::1")
 const START_TIMEOUT_MS = 10_000;
 const EXIT_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 5_000;

@@ -17,11 +17,19 @@ std::string or_default(const std::optional<std::string>& v, const std::string& f
 Effects Engine::Impl::create(const ReplyTo& to, const CreateReq& req, TimePoint now) {
   // An empty PIN means no PIN (docs/protocol.md).
   if (req.workspace_pin && !req.workspace_pin->empty()) {
+    // One hash at a time per address, like PIN checks (docs/protocol.md §11); on_received
+    // made sure the slot is free or has room behind it.
+    const std::string& key = conns.at(to.conn).key;
     RequestId rid{next_request++};
-    pending.emplace(rid, PendingCreate{to, req});
-    return {HashPin{rid, *req.workspace_pin}};
+    auto& p =
+        std::get<PendingCreate>(pending.emplace(rid, PendingCreate{to, req, key}).first->second);
+    if (take_hash_slot(key, rid) != HashSlot::kGranted) return {};  // waits behind its address
+    p.hashing = true;
+    Effects out;
+    submit_hash(key, HashPin{rid, *req.workspace_pin}, now, out);
+    return out;
   }
-  return finish_create(PendingCreate{to, req}, std::string{}, now);
+  return finish_create(PendingCreate{to, req, {}}, std::string{}, now);
 }
 
 Effects Engine::Impl::finish_create(const PendingCreate& p, Result<std::string> hash,
@@ -93,97 +101,106 @@ Effects Engine::Impl::attend(const ReplyTo& to, const Request& req, TimePoint no
     return full(to, ws);
   }
   if (ws.pin_hash.empty())
-    return finish_attend(PendingAttend{to, ws.id, body, conn.ip, false}, true, now);
+    return finish_attend(PendingAttend{to, ws.id, body, conn.key, false}, true, now);
 
-  // Wrong PINs are limited per client IP and workspace (PROTOCOL.md §3).
+  // Wrong PINs are limited per client address key and workspace (PROTOCOL.md §3, §10).
   prune_pin_attempts(now);
-  PinAttempts& attempts = pin_attempts[{conn.ip, ws.id}];
   RequestId rid{next_request++};
-  pending.emplace(rid, PendingAttend{to, ws.id, body, conn.ip, false});
-  return check_pin(rid, attempts, ws, now);
+  pending.emplace(rid, PendingAttend{to, ws.id, body, conn.key, false});
+  return check_pin(rid, ws, now);
 }
 
-// Checks in flight count against the limit, so parallel guesses cannot pass it; an attend that
-// could pass it only through them waits for them to end instead of being refused.
-Effects Engine::Impl::check_pin(RequestId rid, PinAttempts& attempts, const Workspace& ws,
-                                TimePoint now) {
-  constexpr std::size_t kMaxWaiting = 32;  // per IP and workspace; beyond: rate_limited
-  auto& failures = attempts.failures;
-  while (!failures.empty() && failures.front() <= now - opt.pin_failure_window) {
-    failures.pop_front();
-  }
+// The order of the PIN rules (docs/protocol.md §11): the address's failures on this workspace,
+// the workspace's slow lane, a missing PIN, then a hash slot. An attend queued behind its
+// address's check in flight comes back here when that check ends, so every rule is applied
+// again with the failures that check added: parallel guesses cannot pass a limit.
+Effects Engine::Impl::check_pin(RequestId rid, const Workspace& ws, TimePoint now) {
   auto node = pending.extract(rid);
   auto& p = std::get<PendingAttend>(node.mapped());
-  const bool limited = static_cast<int>(failures.size()) >= opt.pin_max_failures;
-  if (limited || attempts.waiting.size() >= kMaxWaiting) {
-    Error e{ErrorCode::kRateLimited, "too many wrong PINs, try again later", "", 0};
-    const auto wait =
-        limited ? failures.front() + opt.pin_failure_window - now : std::chrono::milliseconds(1000);
-    e.retry_after = retry_after_seconds(wait);
+  auto refuse = [&](std::string message, std::chrono::duration<double> wait) {
+    Error e{ErrorCode::kRateLimited, std::move(message), "", retry_after_seconds(wait)};
     return alert(p.to, e);
+  };
+  // Looked up, not made: a refused or right PIN leaves no entry behind.
+  if (auto ait = pin_attempts.find({p.key, ws.id}); ait != pin_attempts.end()) {
+    auto& failures = ait->second.failures;
+    while (!failures.empty() && failures.front() <= now - opt.pin_failure_window) {
+      failures.pop_front();
+    }
+    if (static_cast<int>(failures.size()) >= opt.pin_max_failures) {
+      return refuse("too many wrong PINs, try again later",
+                    failures.front() + opt.pin_failure_window - now);
+    }
+  }
+  PinGuard* lane = nullptr;
+  if (auto git = pin_guards.find(ws.id); git != pin_guards.end() && git->second.slow) {
+    PinGuard& g = git->second;
+    auto fit = g.failed.find(p.key);
+    if (fit != g.failed.end() && fit->second > now - opt.pin_workspace_window) {
+      ++pin_checks_refused_workspace;
+      return refuse("too many wrong PINs on this workspace, try again later",
+                    fit->second + opt.pin_workspace_window - now);
+    }
+    if (g.lane_busy || now < g.lane_next) {
+      ++pin_checks_refused_workspace;
+      return refuse("this workspace takes one PIN check at a time now, try again shortly",
+                    g.lane_busy ? std::chrono::duration<double>(opt.pin_slow_lane_interval)
+                                : std::chrono::duration<double>(g.lane_next - now));
+    }
+    lane = &g;
   }
   if (!p.req.pin || p.req.pin->empty()) {
-    failures.push_back(now);
-    return alert(p.to, ErrorCode::kPinInvalid, "this workspace needs a PIN");
+    Effects out = alert(p.to, ErrorCode::kPinInvalid, "this workspace needs a PIN");
+    if (lane) lane->lane_next = now + opt.pin_slow_lane_interval;
+    record_pin_failure(p.key, ws.id, now, out);
+    return out;
   }
-  if (static_cast<int>(failures.size()) + attempts.checking >= opt.pin_max_failures) {
-    attempts.waiting.push_back(rid);
-    pending.insert(std::move(node));
-    return {};
+  switch (take_hash_slot(p.key, rid)) {
+    case HashSlot::kRefused:
+      return hash_busy(p.to);
+    case HashSlot::kQueued:
+      pending.insert(std::move(node));
+      return {};
+    case HashSlot::kGranted:
+      break;
   }
-  ++attempts.checking;
+  ++pin_attempts[{p.key, ws.id}].checking;
   p.pin_checked = true;
-  Effects out{VerifyPin{rid, *p.req.pin, ws.pin_hash}};
+  if (lane) {
+    lane->lane_busy = true;
+    lane->lane_next = now + opt.pin_slow_lane_interval;
+    p.slow_lane = true;
+  }
+  Effects out;
+  submit_hash(p.key, VerifyPin{rid, *p.req.pin, ws.pin_hash}, now, out);
   pending.insert(std::move(node));
   return out;
 }
 
-void Engine::Impl::start_waiting(const std::pair<std::string, WorkspaceId>& key, TimePoint now,
-                                 Effects& out) {
-  auto ait = pin_attempts.find(key);
-  if (ait == pin_attempts.end()) return;
-  PinAttempts& attempts = ait->second;
-  auto wit = workspaces.find(key.second);
-  while (!attempts.waiting.empty() &&
-         (static_cast<int>(attempts.failures.size()) + attempts.checking < opt.pin_max_failures ||
-          static_cast<int>(attempts.failures.size()) >= opt.pin_max_failures)) {
-    const RequestId rid = attempts.waiting.front();
-    attempts.waiting.pop_front();
-    auto pit = pending.find(rid);
-    if (pit == pending.end()) continue;
-    const auto& p = std::get<PendingAttend>(pit->second);
-    if (!conns.count(p.to.conn) || wit == workspaces.end()) {  // gone while waiting
-      pending.erase(pit);
-      continue;
-    }
-    Effects more = check_pin(rid, attempts, wit->second, now);
-    out.insert(out.end(), std::make_move_iterator(more.begin()),
-               std::make_move_iterator(more.end()));
-  }
-  if (attempts.idle()) pin_attempts.erase(ait);
-}
-
 void Engine::Impl::prune_pin_attempts(TimePoint now) {
-  // Forget old failures now and then, so the map stays as small as the recent attempts.
+  // Forget old failures now and then, so the maps stay as small as the recent attempts.
   if (++pin_checks % 256 != 0) return;
   for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
     auto& q = it->second.failures;
     while (!q.empty() && q.front() <= now - opt.pin_failure_window) q.pop_front();
     it = it->second.idle() ? pin_attempts.erase(it) : std::next(it);
   }
+  prune_pin_guards(now);
 }
 
 Effects Engine::Impl::finish_attend(const PendingAttend& p, bool match, TimePoint now) {
-  Effects started;  // checks of waiting attends that this one's end lets start
+  Effects started;  // logged effects of the failure accounting (the slow lane's start)
   if (p.pin_checked) {
-    // The check ended: a wrong PIN becomes a failure (a right one is none), and attends waiting
-    // behind it may start.
-    const std::pair<std::string, WorkspaceId> key{p.ip, p.wid};
-    if (auto ait = pin_attempts.find(key); ait != pin_attempts.end()) {
+    // The check ended: a wrong PIN becomes a failure (a right one is none). The caller frees
+    // the hash slot afterwards, so a request waiting behind it sees this failure.
+    if (auto ait = pin_attempts.find({p.key, p.wid}); ait != pin_attempts.end()) {
       --ait->second.checking;
-      if (!match) ait->second.failures.push_back(now);
-      start_waiting(key, now, started);
+      if (match && ait->second.idle()) pin_attempts.erase(ait);
     }
+    if (p.slow_lane) {
+      if (auto git = pin_guards.find(p.wid); git != pin_guards.end()) git->second.lane_busy = false;
+    }
+    if (!match && workspaces.count(p.wid)) record_pin_failure(p.key, p.wid, now, started);
   }
   auto with_started = [&](Effects out) {
     out.insert(out.end(), std::make_move_iterator(started.begin()),
@@ -409,22 +426,12 @@ void Engine::Impl::drop_workspace(Workspace& ws, Effects& out) {
   }
   cancel(out, ws.idle_timer);
   const WorkspaceId wid = ws.id;
-  for (auto it = pin_attempts.begin(); it != pin_attempts.end();) {
-    if (it->first.second != wid) {
-      ++it;
-      continue;
-    }
-    // Attends still waiting for a PIN check learn that the workspace is gone.
-    for (RequestId rid : it->second.waiting) {
-      auto node = pending.extract(rid);
-      if (node.empty()) continue;
-      const auto& p = std::get<PendingAttend>(node.mapped());
-      if (!conns.count(p.to.conn)) continue;
-      Effects gone = destroyed_reply(p.to, wid);
-      out.insert(out.end(), std::make_move_iterator(gone.begin()),
-                 std::make_move_iterator(gone.end()));
-    }
-    it = pin_attempts.erase(it);
+  // Attends still waiting for a PIN check learn that the workspace is gone.
+  drop_waiting_attends(wid, out);
+  std::erase_if(pin_attempts, [&](const auto& entry) { return entry.first.second == wid; });
+  if (auto git = pin_guards.find(wid); git != pin_guards.end()) {
+    cancel(out, git->second.timer);
+    pin_guards.erase(git);
   }
   workspaces.erase(wid);
 }

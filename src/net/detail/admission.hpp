@@ -47,6 +47,7 @@ boost::asio::ip::address unmapped(const boost::asio::ip::address& address);
 
 /// The key the per-address limits count by: an IPv4 address as is (also when mapped into
 /// IPv6), an IPv6 address by its /64 prefix, which one host or home usually holds whole.
+/// core::address_key() of the unmapped address's text: the Engine's limits use the same key.
 std::string address_key(const boost::asio::ip::address& address);
 
 /// Counts open TCP connections per client address and in all, and paces new ones per address
