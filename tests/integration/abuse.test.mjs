@@ -381,7 +381,8 @@ describe('every frame counts (issue 16)', () => {
       socket.destroy();
       await waitUntil(async () => dropped(), { timeout: 2000, what: 'the server to drop the slow reader' });
       // max_queue_bytes is 1 MiB: the queue, the read buffers and the allocator's slack stay far under 32 MiB.
-      assert.ok(growthMiB < 32, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
+      // Under a sanitizer RSS says nothing (ASan's quarantine keeps freed memory): the drop is the check.
+      if (!process.env.WS_SANITIZE) assert.ok(growthMiB < 32, `RSS grew by ${growthMiB.toFixed(1)} MiB`);
     });
   }
 

@@ -1,7 +1,7 @@
 // PIN and create limits attacked over real sockets (issue 16, items 3–5): many addresses of one
 // IPv6 /64, a correct-PIN storm on the Argon2id pool, and 49 addresses guessing one workspace's
-// PIN. Each test prints its figures (`# ...`) so runs against WS_SERVER_BIN=/work/orig-server
-// give the before figures.
+// PIN. Each test prints its figures (`# ...`); with WS_SERVER_BIN pointing at an older build
+// they give the before figures.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import {
   Client, assertReply, createWorkspace, httpRequest, setupWorkspace, sleep, waitUntil, withServer, withTimeout,
 } from './harness.mjs';
+
+// Under a sanitizer (make test-sanitize sets WS_SANITIZE) timings measure the sanitizer.
+const SANITIZED = Boolean(process.env.WS_SANITIZE);
 
 /** Connection and message limits these tests do not target, raised out of their way. */
 const ROOMY = {
@@ -200,8 +203,12 @@ describe('PIN hashing is fair', () => {
     await withTimeout(Promise.all([...storm, receiver, sender]), 40_000, 'the storm to stop');
     const p99 = quantile(latencies, 0.99);
     t.diagnostic(`storm: ${granted} attends granted, ${refused} refused; victim attends (ms): ${victimTimes.map((v) => v.toFixed(0)).join(', ')}; pair: ${latencies.length} messages, p50 ${quantile(latencies, 0.5).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms`);
-    assert.ok(Math.max(...victimTimes) <= 1500, `victim's attend within 1.5 s: ${victimTimes.map((v) => v.toFixed(0))}`);
-    assert.ok(p99 < 20, `pair p99 ${p99.toFixed(2)} ms`);
+    // The issue's latency bounds hold for the release build; under a sanitizer (WS_SANITIZE)
+    // they would measure the sanitizer, so there only the fairness counts below are checked.
+    if (!SANITIZED) {
+      assert.ok(Math.max(...victimTimes) <= 1500, `victim's attend within 1.5 s: ${victimTimes.map((v) => v.toFixed(0))}`);
+      assert.ok(p99 < 20, `pair p99 ${p99.toFixed(2)} ms`);
+    }
     assert.ok(granted > 20, `the storm really ran (${granted} attends granted)`);
   });
 });
@@ -254,7 +261,7 @@ describe('distributed PIN guessing is capped per workspace', () => {
     const refusedByCap = await metric(server, 'workspaces_pin_checks_refused_workspace_total');
     t.diagnostic(`wrong PINs checked: ${checked} (${checkedAtLane} when the fresh address tried, ${checkedAtGrant} when it got in, ${checkedAllFailed} once all 49 had failed); right PIN from a fresh address after ${rightPinMs.toFixed(0)} ms (${reply.event}); slow-lane gauge ${lanes}, refused by the cap ${refusedByCap}`);
     assertReply(reply, 'attendance-granted');
-    assert.ok(rightPinMs <= 5000, `right PIN within 5 s: ${rightPinMs.toFixed(0)} ms`);
+    if (!SANITIZED) assert.ok(rightPinMs <= 5000, `right PIN within 5 s: ${rightPinMs.toFixed(0)} ms`);
     // The cap, plus the checks already in flight when it was reached (pin_hash_queue, 16), plus
     // at most one slow-lane check for each guesser that had not failed yet.
     assert.ok(checked <= 100 + 16 + 49, `wrong PINs checked: ${checked}`);
