@@ -173,9 +173,16 @@ Effects Engine::Impl::on_frames(const FramesReceived& f, TimePoint now) {
   if (cit == conns.end()) return {};
   // Nothing to refuse (the frames are already answered or joined): a refused batch gets one
   // alert without `event`, and a run of refusals closes 1008 like one of messages.
+  // The frames were received and parsed whatever the verdict, so a refused batch is still
+  // owed (the buckets go into debt, at most one burst): else a message whose frames arrived in
+  // earlier reads, reported in a refused batch, would pass at the cost of its last read alone.
   Effects out;
-  take_message_token(cit->second, ReplyTo{f.conn, nullptr, nullptr, {}}, f.frames, f.bytes, now,
-                     out);
+  Conn& conn = cit->second;
+  if (!take_message_token(conn, ReplyTo{f.conn, nullptr, nullptr, {}}, f.frames, f.bytes, now,
+                          out)) {
+    conn.bucket.frames.owe(message_rate(), static_cast<double>(f.frames));
+    conn.bucket.bytes.owe(byte_rate(), static_cast<double>(f.bytes));
+  }
   return out;
 }
 

@@ -40,6 +40,10 @@ class TokenBucket {
   /// Takes `n` tokens (what can_take allowed); never below zero.
   void take(double n) { tokens_ = std::max(0.0, tokens_ - n); }
 
+  /// Charges `n` tokens that were spent whatever the verdict (frames already read): the bucket
+  /// may go into debt, down to minus one burst, and nothing can be taken until it is repaid.
+  void owe(const TokenRate& rate, double n) { tokens_ = std::max(-rate.burst, tokens_ - n); }
+
   /// refill, then take `n` when can_take. Returns whether it took them.
   bool try_take(const TokenRate& rate, double n, Time now) {
     refill(rate, now);

@@ -252,6 +252,42 @@ TEST(ByteRate, LargeFramesOverTheByteBudgetAreRefusedWithTheWaitForTheBytes) {
   EXPECT_NE(h.only(c).at("code"), "rate_limited");
 }
 
+TEST(ByteRate, ARefusedBatchStillCostsItsBytesSoTheMessageItBeganIsRefusedToo) {
+  // A 30 KB message whose first 29 KB arrive in one read (reported as a batch, refused) and its
+  // last kilobyte in the next: the refused batch still empties the bucket, so the message is
+  // refused too, not let through at the cost of its last read.
+  Harness h(byte_rate(1, 40000));
+  const ConnId c = h.connect();
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":1})"), 1, 30000});
+  EXPECT_NE(h.only(c).at("code"), "rate_limited");
+  h.handle(FramesReceived{c, 1, 29000});  // refused: 10,000 left
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited");
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":2})"), 0, 1000});
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited") << "the batch's bytes were charged";
+  EXPECT_EQ(h.only(c).at("event"), "attendees");
+  // All of a message's frames may have come in earlier reads: it carries nothing itself, and
+  // the debt still refuses it.
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":3})"), 0, 0});
+  EXPECT_EQ(h.only(c).at("code"), "rate_limited");
+  // The debt is at most one burst: 40,000 bytes at 1 byte/s... here, refilled by the clock.
+  h.advance(std::chrono::hours(24));
+  h.handle(Received{c, proto::parse(R"({"event":"attendees","id":4})"), 1, 1000});
+  EXPECT_NE(h.only(c).at("code"), "rate_limited");
+}
+
+TEST(TokenBucket, OweGoesIntoDebtAtMostOneBurst) {
+  const TokenRate rate{10, 5};
+  TokenBucket<TimePoint> b(rate, kT0);
+  b.owe(rate, 3);
+  EXPECT_EQ(b.tokens(), 2);
+  b.owe(rate, 100);
+  EXPECT_EQ(b.tokens(), -5);
+  EXPECT_FALSE(b.can_take(rate, 0)) << "nothing, not even a free message, while in debt";
+  b.refill(rate, kT0 + std::chrono::milliseconds(500));
+  EXPECT_EQ(b.tokens(), 0);
+  EXPECT_TRUE(b.can_take(rate, 0));
+}
+
 TEST(ByteRate, TheDefaultsHoldAFullCallOfLargeOffersFarBelowTheBudget) {
   // 4 peers x (one 10 KiB SDP + 40 candidates of 200 bytes) from one member at once, every
   // 5 s: about 72 KiB a burst, under a tenth of the default burst.
