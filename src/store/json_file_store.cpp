@@ -349,18 +349,12 @@ void JsonFileStore::run_writer() {
     // to kMaxBatchBytes: compaction runs between batches, so the journal never outgrows its
     // threshold by more than one batch however long the queue is.
     std::vector<Pending> batch;
-    std::size_t bytes = 0, taken = 0;
-    while (taken < queue_.size() &&
-           (taken == 0 || bytes + queue_[taken].line.size() <= kMaxBatchBytes)) {
-      bytes += queue_[taken].line.size();
-      ++taken;
-    }
-    if (taken == queue_.size()) {
-      batch = std::exchange(queue_, {});
-    } else {
-      batch.assign(std::make_move_iterator(queue_.begin()),
-                   std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(taken)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(taken));
+    std::size_t bytes = 0;
+    while (!queue_.empty() &&
+           (batch.empty() || bytes + queue_.front().line.size() <= kMaxBatchBytes)) {
+      bytes += queue_.front().line.size();
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
     lock.unlock();
     write_batch(batch);

@@ -66,6 +66,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -184,7 +185,7 @@ class JsonFileStore final : public StateStore {
 
   std::mutex mutex_;
   std::condition_variable wake_;  // queue_ grew or stopping_ was set
-  std::vector<Pending> queue_;    // guarded by mutex_
+  std::deque<Pending> queue_;     // guarded by mutex_; taken from the front
   bool stopping_ = false;         // guarded by mutex_
   std::thread writer_;            // started by load(), joined by the destructor
 
