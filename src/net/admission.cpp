@@ -56,22 +56,26 @@ Admission::Ticket& Admission::Ticket::operator=(Ticket&& other) noexcept {
   return *this;
 }
 
+template <class Change>
+void Admission::change_held(std::uint64_t seq, Change&& change) {
+  std::lock_guard lock(mu_);
+  auto it = held_.find(seq);
+  if (it == held_.end()) return;
+  Held& held = it->second;
+  change(held);
+  if (held.close && !held.bound) {
+    evictable_.insert(seq);
+  } else {
+    evictable_.erase(seq);
+  }
+}
+
 void Admission::Ticket::set_closer(std::function<void()> close) {
-  if (!owner_) return;
-  std::lock_guard lock(owner_->mu_);
-  auto it = owner_->held_.find(seq_);
-  if (it == owner_->held_.end()) return;
-  it->second.close = std::move(close);
-  owner_->update_evictable(seq_, it->second);
+  if (owner_) owner_->change_held(seq_, [&](Held& held) { held.close = std::move(close); });
 }
 
 void Admission::Ticket::set_bound(bool bound) {
-  if (!owner_) return;
-  std::lock_guard lock(owner_->mu_);
-  auto it = owner_->held_.find(seq_);
-  if (it == owner_->held_.end()) return;
-  it->second.bound = bound;
-  owner_->update_evictable(seq_, it->second);
+  if (owner_) owner_->change_held(seq_, [&](Held& held) { held.bound = bound; });
 }
 
 Admission::Ticket::~Ticket() {
@@ -146,14 +150,6 @@ std::function<void()> Admission::take_oldest_evictable() {
     return close;
   }
   return {};
-}
-
-void Admission::update_evictable(std::uint64_t seq, const Held& held) {
-  if (held.close && !held.bound) {
-    evictable_.insert(seq);
-  } else {
-    evictable_.erase(seq);
-  }
 }
 
 std::uint64_t Admission::evictions() const {

@@ -383,12 +383,18 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
       queued_bytes_.fetch_sub(n);
       return;
     }
-    if (out_.buffered() + queued_bytes_.load() > state_->options.max_queue_bytes) {
+    if (!queue_holds(0)) {
       queued_bytes_.fetch_sub(n);
       return drop("slow reader: more than max_queue_bytes queued");
     }
     out_.write_frame(WsOpcode::kText, *frame);
     queued_bytes_.fetch_sub(n);
+  }
+
+  /// Whether the bytes waiting in the coalescing layer, those on their way to this strand and
+  /// `more` stay within max_queue_bytes: the one bound of every frame this session writes.
+  bool queue_holds(std::size_t more) const {
+    return out_.buffered() + queued_bytes_.load() + more <= state_->options.max_queue_bytes;
   }
 
   /// Writes a control frame of the session's own (pong, ping, close). It counts against
@@ -397,7 +403,7 @@ class WsSession : public std::enable_shared_from_this<WsSession<Stream>>, privat
   bool write_own_frame(WsOpcode opcode, std::string_view payload) {
     if (dropped_) return false;
     const std::size_t n = payload.size() + kMaxFrameHeaderBytes;
-    if (out_.buffered() + queued_bytes_.load() + n > state_->options.max_queue_bytes) {
+    if (!queue_holds(n)) {
       drop("slow reader: more than max_queue_bytes queued");
       return false;
     }

@@ -137,8 +137,10 @@ class Admission {
   std::function<void()> take_oldest_evictable();
   Ticket admit_locked(const boost::asio::ip::address& address, Clock::time_point now,
                       std::function<void()>& evict);
-  /// Under mu_: keeps `seq` in evictable_ when it has a closer and is not bound.
-  void update_evictable(std::uint64_t seq, const Held& held);
+  /// Locks mu_, applies `change` to the Held of `seq` (if it still holds a place), and keeps
+  /// `seq` in evictable_ when it has a closer and is not bound. Defined in admission.cpp.
+  template <class Change>
+  void change_held(std::uint64_t seq, Change&& change);
   /// Forgets addresses with no open connection whose bucket is full again.
   void sweep(Clock::time_point now);
   core::TokenRate rate() const { return {limits_.new_per_ip_per_second, limits_.new_per_ip_burst}; }
