@@ -151,6 +151,12 @@ std::string fingerprint(const Config& c) {
                                c.twilio_timeout_ms,
                                c.max_connections,
                                c.max_connections_per_ip,
+                               c.max_former_per_workspace,
+                               c.pin_max_failures_per_workspace,
+                               c.pin_hash_queue,
+                               c.tls_watch_interval_ms,
+                               c.bytes_per_second,
+                               c.bytes_burst,
                                c.new_connections_per_ip_per_second,
                                c.new_connections_per_ip_burst,
                                c.messages_per_second,
@@ -190,13 +196,18 @@ void check_limits(const Config& c) {
   require(within(c.ping_interval_ms, 100, kMaxInt) && within(c.ping_timeout_ms, 100, kMaxInt));
   for (std::int64_t positive :
        {c.max_capacity_of_workspace, c.ring_timeout_seconds, c.max_bad_frames, c.pin_max_failures,
-        c.pin_failure_window_seconds, c.max_connections, c.max_connections_per_ip,
-        c.new_connections_per_ip_per_second, c.new_connections_per_ip_burst, c.messages_per_second,
-        c.messages_burst, c.workspaces_per_ip_per_hour}) {
+        c.pin_failure_window_seconds, c.max_connections_per_ip, c.new_connections_per_ip_per_second,
+        c.new_connections_per_ip_burst, c.messages_per_second, c.messages_burst, c.bytes_per_second,
+        c.bytes_burst, c.workspaces_per_ip_per_hour}) {
     require(within(positive, 1, kMaxInt));
   }
-  for (std::int64_t any :
-       {c.reconnect_grace_seconds, c.shutdown_drain_seconds, c.workspace_idle_ttl_seconds}) {
+  require(within(c.max_queue_bytes, 1024, kMaxInt));
+  require(within(c.max_former_per_workspace, 0, 1000000));
+  require(within(c.pin_max_failures_per_workspace, 1, 100000));
+  require(within(c.pin_hash_queue, 1, 4096));
+  // max_connections 0 means "what the descriptor limit allows" (PROTOCOL.md §10, docs §11).
+  for (std::int64_t any : {c.max_connections, c.reconnect_grace_seconds, c.shutdown_drain_seconds,
+                           c.workspace_idle_ttl_seconds, c.tls_watch_interval_ms}) {
     require(within(any, 0, kMaxInt));
   }
   for (const std::string* name : {&c.untitled_workspace, &c.anonymous_attendee}) {

@@ -1,5 +1,6 @@
 // Runs the domain Engine on one strand and carries out its Effects.
 #include "app/runtime.hpp"
+#include "core/overloaded.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -30,13 +31,9 @@ namespace ws::app {
 
 namespace asio = boost::asio;
 using core::ConnId;
+using core::Overloaded;
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 core::TimePoint wall_now() {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());

@@ -1,5 +1,6 @@
 // core::Engine: event dispatch, the authentication pipeline of PROTOCOL.md §2, helpers.
 #include "core/engine.hpp"
+#include "core/overloaded.hpp"
 
 #include <algorithm>
 
@@ -9,11 +10,6 @@
 namespace ws::core {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
 
 bool is_owner_only(ClientEvent e) {
   return e == ClientEvent::kDestroy || e == ClientEvent::kKick || e == ClientEvent::kRing ||

@@ -1,5 +1,6 @@
 // What a durable change means for the stored records: one definition for every store.
 #include "core/state.hpp"
+#include "core/overloaded.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -7,14 +8,6 @@
 namespace ws::core {
 
 namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-// Spelled out: clang 14 (the fuzz build) lacks C++20's aggregate deduction.
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 template <class Records>
 void erase_id(Records& records, const AttendeeId& id) {

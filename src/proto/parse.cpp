@@ -1,5 +1,6 @@
 // Decodes client frames: the envelope by hand, each event's fields through its field table.
 #include "proto/parse.hpp"
+#include "core/overloaded.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -326,13 +327,6 @@ std::optional<Error> check(Rule rule, const json::value& value, std::string_view
   }
   return error(ErrorCode::kInternal, "unknown field rule", path);
 }
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;  // for compilers without aggregate CTAD (clang 14)
 
 /// Writes a checked value into its slot. An empty name, PIN or avatar is stored as absent,
 /// as the original server's `value || default` did.
