@@ -72,6 +72,7 @@ core::EngineOptions engine_options(const config::Config& c) {
   o.pin_failure_window = std::chrono::seconds(c.pin_failure_window_seconds);
   o.pin_max_failures_per_workspace = static_cast<int>(c.pin_max_failures_per_workspace);
   o.pin_hash_queue = static_cast<int>(c.pin_hash_queue);
+  o.pin_hash_parallel = kPinHashThreads;
   o.idle_ttl = std::chrono::seconds(c.workspace_idle_ttl_seconds);
   o.durable = !c.json_storage_file.empty();
   return o;

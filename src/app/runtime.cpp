@@ -52,7 +52,7 @@ struct Runtime::Impl : std::enable_shared_from_this<Impl> {
       : parts(p),
         strand(p.single_thread ? asio::any_io_executor(ioc.get_executor())
                                : asio::any_io_executor(asio::make_strand(ioc))),
-        pool(2),
+        pool(kPinHashThreads),
         stats_timer(strand) {}
 
   RuntimeParts parts;

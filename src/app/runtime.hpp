@@ -27,6 +27,10 @@ class Metrics;
 namespace ws::app {
 
 /// Everything the Runtime drives. Not owned: each must outlive the Runtime.
+/// Threads of the Argon2id pool (PIN hashes and checks). The Engine hands out one check per
+/// thread (core::EngineOptions::pin_hash_parallel) and keeps the rest in its own fair order.
+inline constexpr int kPinHashThreads = 2;
+
 struct RuntimeParts {
   core::Engine& engine;
   store::StateStore& store;

@@ -179,10 +179,11 @@ struct EngineOptions {
   /// address key and one more waiting behind it; at most `pin_hash_queue` in flight for the
   /// whole server (queued for the pool or running). Past either: `rate_limited`.
   int pin_hash_queue = 16;
-  /// Of those, how many are handed to the hashing pool at once (2 per pool thread keeps it
-  /// busy); the rest wait in the Engine, which hands out next the one whose address was served
-  /// least recently, so an address that is not storming goes ahead of those that are.
-  int pin_hash_parallel = 4;
+  /// Of those, how many are handed to the hashing pool at once (one per pool thread: a check
+  /// handed out waits behind no other); the rest wait in the Engine, which hands out next the
+  /// one whose address was served least recently, so an address that is not storming goes
+  /// ahead of those that are.
+  int pin_hash_parallel = 2;
   /// Distributed guessing (docs/protocol.md §11): once a workspace has had this many wrong PINs
   /// within `pin_workspace_window` from all addresses together, its PIN checks go through a
   /// slow lane: one at a time, one start per `pin_slow_lane_interval`, only for addresses that
