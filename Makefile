@@ -9,32 +9,39 @@ SERVER      = $(BUILD)/bin/workspaces-server
 all: build
 
 deps:
-	@scripts/install-deps
+	@scripts/phase deps scripts/install-deps
 
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_EXTRA) >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@scripts/phase build:$(BUILD) cmake --build $(BUILD) -j $(JOBS)
 
-# Development mode on :9090 unless the environment or .env says otherwise.
-run: build
+# Development mode on :9090 unless the environment or .env says otherwise. Only what building
+# and running the server needs is installed, and only the server is built (`make test` installs
+# and builds the rest).
+run:
+	@scripts/phase deps scripts/install-deps build
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_EXTRA) >/dev/null
+	@echo "make run: building the server ($(BUILD)/bin/workspaces-server)"
+	@cmake --build $(BUILD) -j $(JOBS) --target workspaces-server
 	DEVELOPMENT=$${DEVELOPMENT:-true} $(SERVER)
 
 node-deps: deps
-	@scripts/node-deps
+	@scripts/phase node-deps scripts/node-deps
 
 test: build node-deps
 	@$(MAKE) --no-print-directory test-unit test-integration test-e2e test-fuzz
 
 test-unit:
-	@cd $(BUILD) && ctest --output-on-failure --no-tests=error -j $(JOBS)
+	@scripts/phase unit:$(BUILD) ctest --test-dir $(BUILD) --output-on-failure --no-tests=error -j $(JOBS)
 
 # The abuse tests open 2,000 sockets at once: the soft open-file limit is raised to the hard one.
 test-integration:
-	@ulimit -n $$(ulimit -Hn) 2>/dev/null; WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/integration/ tests/client/
+	@ulimit -n $$(ulimit -Hn) 2>/dev/null; WS_SERVER_BIN=$(abspath $(SERVER)) scripts/phase integration:$(BUILD) \
+	  node --test --test-concurrency=1 tests/integration/ tests/client/
 
 # The demo page in headless Debian Chromium with fake media (and a real coturn).
 test-e2e:
-	@WS_SERVER_BIN=$(abspath $(SERVER)) node --test --test-concurrency=1 tests/e2e/
+	@WS_SERVER_BIN=$(abspath $(SERVER)) scripts/phase e2e node --test --test-concurrency=1 tests/e2e/
 
 # Sanitizer builds run the unit and integration tests: ASan+UBSan, then TSan.
 test-sanitize: test-asan test-tsan
@@ -56,13 +63,13 @@ FUZZ_SECONDS ?= 60
 fuzz-build: deps
 	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
 	  -DWS_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@scripts/phase build:$(FUZZ_BUILD) cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 
 fuzz: fuzz-build
 	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 test-fuzz: fuzz-build
-	@scripts/fuzz $(FUZZ_BUILD) 30
+	@scripts/phase fuzz scripts/fuzz $(FUZZ_BUILD) 30
 
 # Load generator against our server, the PeerJS server and a bare Beast relay, side by side
 # (docs/performance.md). BENCH_ARGS e.g. "--runs 1 --only relay,latency".
