@@ -66,6 +66,12 @@ class DescriptorHog {
 };
 
 TEST(Accept, EmfileBacksOffLogsOnceAndRecovers) {
+#if defined(WS_UBSAN)
+  // UBSan's vptr check, on a type-cache miss, probes the object's memory through a pipe(); with
+  // no descriptor free the probe fails and it reports a readable Boost error_category as an
+  // "invalid vptr" (seen in CI). The test runs in the Release and TSan builds.
+  GTEST_SKIP() << "UBSan's runtime needs a free descriptor; this test takes them all";
+#endif
   std::ostringstream lines;
   auto previous = spdlog::default_logger();
   auto capture = std::make_shared<spdlog::logger>(
