@@ -197,14 +197,14 @@ TEST(WebSocket, PeerThatNeverAnswersPingsIsDropped) {
   ASSERT_TRUE(data.starts_with("HTTP/1.1 101")) << data;
   std::string frames = data.substr(data.find("\r\n\r\n") + 4);
 
-  const auto ec = raw.read_until_closed(frames, 200ms + 200ms + 2s);
+  const auto ec = raw.read_until_closed(frames, 200ms + 200ms + kSlack + 1s);
   const auto elapsed = since(opened);
   EXPECT_TRUE(is_closed(ec)) << ec.message();
   ASSERT_GE(frames.size(), 2u);
   EXPECT_EQ(static_cast<unsigned char>(frames[0]), 0x89);  // FIN + ping
   EXPECT_EQ(static_cast<unsigned char>(frames[1]), 0x00);  // unmasked, empty payload
   EXPECT_GE(elapsed, 350ms);
-  EXPECT_LE(elapsed, 400ms + 1s);
+  EXPECT_LE(elapsed, 400ms + kSlack);
   EXPECT_TRUE(h.handler().wait_closes(1));
   EXPECT_TRUE(h.wait_connection_count(0));
 }
@@ -377,7 +377,7 @@ TEST(WebSocket, CloseToAPeerThatStoppedReadingIsBoundedByHandshakeTimeout) {
   conn->close(4003, "kicked");
   ASSERT_TRUE(h.handler().wait_closes(1));
   EXPECT_GE(since(start), 250ms);
-  EXPECT_LE(since(start), 300ms + 1s);
+  EXPECT_LE(since(start), 300ms + kSlack);
 }
 
 TEST(WebSocket, BurstWithinTheQueueLimitIsDeliveredInOrder) {
